@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.models import FieldType
+
+
+class StyledForm:
+    """Give widgets Tabler's classes (form-control, form-select)."""
+
+    def style(self) -> None:
+        for field in self.fields.values():
+            w = field.widget
+            if isinstance(w, (forms.CheckboxInput, forms.CheckboxSelectMultiple,
+                              forms.HiddenInput)):
+                continue
+            css = "form-select" if isinstance(w, forms.Select) else "form-control"
+            w.attrs["class"] = (w.attrs.get("class", "") + " " + css).strip()
+
+
+class LoginForm(AuthenticationForm):
+    username = forms.CharField(label=_("Username"), max_length=150,
+                               widget=forms.TextInput(attrs={"autofocus": True,
+                                                             "autocomplete": "username"}))
+    password = forms.CharField(label=_("Password"), strip=False,
+                               widget=forms.PasswordInput(attrs={
+                                   "autocomplete": "current-password"}))
+
+
+class CustomFieldForm(StyledForm, forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=50,
+                           help_text=_("Lower-case letters, digits and _; used in the API."))
+    label = forms.CharField(label=_("Label"), max_length=100)
+    label_zh = forms.CharField(label=_("Label (Chinese)"), max_length=100, required=False)
+    type = forms.ChoiceField(label=_("Type"), choices=FieldType.choices)
+    choices = forms.CharField(label=_("Choices"), required=False,
+                              help_text=_("One per line, for choice fields."),
+                              widget=forms.Textarea(attrs={"rows": 3}))
+    required = forms.BooleanField(label=_("Required"), required=False)
+    filterable = forms.BooleanField(label=_("Filterable"), required=False, initial=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()
+
+    def to_data(self) -> dict:
+        d = dict(self.cleaned_data)
+        d["choices"] = [c.strip() for c in (d.get("choices") or "").splitlines() if c.strip()]
+        return d

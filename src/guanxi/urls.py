@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from guanxi.core.api import api
+
+urlpatterns = [
+    path("", include("guanxi.core.urls")),
+    path("customers/", include("guanxi.customers.urls")),
+    path("api/v1/", api.urls),
+]
