@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field, StringConstraints
 
 from guanxi.core import queries, services
@@ -102,8 +102,8 @@ def list_custom_fields(request: HttpRequest):
 @router.post("/custom-fields", response={201: CustomFieldOut, **ERRORS},
              tags=["custom fields"])
 def create_custom_field(request: HttpRequest, payload: CustomFieldIn):
-    return 201, services.custom_field_create(actor=actor_from(request),
-                                             data=payload.model_dump())
+    return Status(201, services.custom_field_create(actor=actor_from(request),
+                                                    data=payload.model_dump()))
 
 
 @router.patch("/custom-fields/{field_id}", response={200: CustomFieldOut, 409: dict, **ERRORS},
@@ -118,4 +118,4 @@ def update_custom_field(request: HttpRequest, field_id: int, payload: CustomFiel
                tags=["custom fields"])
 def delete_custom_field(request: HttpRequest, field_id: int):
     services.custom_field_delete(actor=actor_from(request), field_id=field_id)
-    return 204, None
+    return Status(204, None)

@@ -18,6 +18,8 @@ class StyledForm:
                 continue
             css = "form-select" if isinstance(w, forms.Select) else "form-control"
             w.attrs["class"] = (w.attrs.get("class", "") + " " + css).strip()
+            if isinstance(w, (forms.TextInput, forms.EmailInput, forms.NumberInput)):
+                w.attrs.setdefault("placeholder", str(field.label or ""))
 
 
 class LoginForm(AuthenticationForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from guanxi.core.api import actor_from
@@ -111,7 +111,7 @@ def create_customer(request: HttpRequest, payload: CustomerIn):
         for i, email in enumerate(payload.emails):
             services.contact_point_add(actor=actor, customer_id=c.pk, kind="email",
                                        value=email, is_primary=i == 0)
-    return 201, _out(queries.customer_get(actor=actor, customer_id=c.pk))
+    return Status(201, _out(queries.customer_get(actor=actor, customer_id=c.pk)))
 
 
 @router.get("/{customer_id}", response={200: CustomerOut, **ERRORS}, summary="One customer")
@@ -136,7 +136,7 @@ def delete_customer(request: HttpRequest, customer_id: int,
                     version: int | None = Query(None, ge=1, le=2**31)):
     services.customer_delete(actor=actor_from(request), customer_id=customer_id,
                              version=version)
-    return 204, None
+    return Status(204, None)
 
 
 @router.put("/{customer_id}/tags", response={200: list[str], **ERRORS}, summary="Set tags")
@@ -169,7 +169,7 @@ def list_points(request: HttpRequest, customer_id: int):
 def add_point(request: HttpRequest, customer_id: int, payload: ContactPointIn):
     actor = actor_from(request)
     p = services.contact_point_add(actor=actor, customer_id=customer_id, **payload.model_dump())
-    return 201, queries.contact_point_get(actor=actor, point_id=p.pk)
+    return Status(201, queries.contact_point_get(actor=actor, point_id=p.pk))
 
 
 @router.delete("/{customer_id}/contact-points/{point_id}", response={204: None, **ERRORS})
@@ -181,7 +181,7 @@ def remove_point(request: HttpRequest, customer_id: int, point_id: int):
 
         raise NotFound("contact point not found")
     services.contact_point_remove(actor=actor, point_id=point_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{customer_id}/addresses", response={200: list[AddressOut], **ERRORS})
@@ -194,7 +194,7 @@ def list_addresses(request: HttpRequest, customer_id: int):
 def add_address(request: HttpRequest, customer_id: int, payload: AddressIn):
     actor = actor_from(request)
     a = services.address_add(actor=actor, customer_id=customer_id, data=payload.model_dump())
-    return 201, queries.address_get(actor=actor, address_id=a.pk)
+    return Status(201, queries.address_get(actor=actor, address_id=a.pk))
 
 
 @router.get("/{customer_id}/contacts", response={200: list[ContactOut], **ERRORS})
@@ -206,7 +206,7 @@ def list_contacts(request: HttpRequest, customer_id: int):
 def add_contact(request: HttpRequest, customer_id: int, payload: ContactIn):
     actor = actor_from(request)
     c = services.contact_create(actor=actor, customer_id=customer_id, data=payload.model_dump())
-    return 201, queries.contact_get(actor=actor, contact_id=c.pk)
+    return Status(201, queries.contact_get(actor=actor, contact_id=c.pk))
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, 409: ConflictOut, **ERRORS})
@@ -222,7 +222,7 @@ def delete_contact(request: HttpRequest, contact_id: int):
     actor = actor_from(request)
     queries.contact_get(actor=actor, contact_id=contact_id)
     services.contact_delete(actor=actor, contact_id=contact_id)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{customer_id}/consents", response={200: list[ConsentOut], **ERRORS},
@@ -236,4 +236,4 @@ def list_consents(request: HttpRequest, customer_id: int):
 def add_consent(request: HttpRequest, customer_id: int, payload: ConsentIn):
     c = services.consent_record(actor=actor_from(request), customer_id=customer_id,
                                 **payload.model_dump())
-    return 201, c
+    return Status(201, c)

@@ -369,3 +369,73 @@ def customer_export_rows(*, actor: Actor, filters: CustomerFilters | None = None
 def demo_customer_count() -> int:
     """How many customers exist (the demo loads only into an empty database)."""
     return Customer.objects.count()
+
+
+@dataclass
+class TimelineRow:
+    record: AuditRecord
+    verb: str
+    changes: list[tuple[str, Any, Any]]
+
+
+def _display(field, value: Any, names: dict[tuple[str, Any], str]) -> Any:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if value is None or field is None:
+        return value
+    if field.is_relation and field.many_to_one:
+        return names.get((field.related_model._meta.label_lower, value), value)
+    if field.choices:
+        return dict(field.flatchoices).get(value, value)
+    if isinstance(value, bool):
+        from django.utils.translation import gettext
+
+        return gettext("yes") if value else gettext("no")
+    return value
+
+
+def timeline_rows(records: list[AuditRecord]) -> list[TimelineRow]:
+    """Audit records as readable rows: field labels, choice labels, people's names."""
+    from django.apps import apps
+    from django.utils.translation import gettext
+
+    from guanxi.core.models import Team, User
+
+    fields_of: dict[str, dict[str, Any]] = {}
+    user_ids, team_ids = set(), set()
+    for r in records:
+        try:
+            model = apps.get_model(r.model)
+        except LookupError:
+            continue
+        fields_of[r.model] = {f.name: f for f in model._meta.concrete_fields}
+        for key, pair in r.changes.items():
+            if key == "owner":
+                user_ids.update(v for v in pair if v)
+            if key == "team":
+                team_ids.update(v for v in pair if v)
+    names: dict[tuple[str, Any], str] = {}
+    for u in User.objects.filter(pk__in=user_ids):
+        names[("core.user", u.pk)] = str(u)
+    for t in Team.objects.filter(pk__in=team_ids):
+        names[("core.team", t.pk)] = str(t)
+    verbs = {"create": gettext("created"), "update": gettext("changed"),
+             "delete": gettext("removed")}
+    out = []
+    for r in records:
+        fields = fields_of.get(r.model, {})
+        rows = []
+        for key, (old, new) in r.changes.items():
+            field = fields.get(key)
+            if key in ("name_pinyin", "name_initials", "version", "updated_at"):
+                continue
+            if field is not None:
+                label = str(field.verbose_name)
+            elif key.startswith("cf_"):
+                label = key[3:]
+            else:
+                label = {"tags": gettext("tags"),
+                         "contact_points": gettext("contact points")}.get(key, key)
+            rows.append((label, _display(field, old, names), _display(field, new, names)))
+        out.append(TimelineRow(record=r, verb=verbs.get(r.action, r.action), changes=rows))
+    return out

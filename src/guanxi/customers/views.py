@@ -262,7 +262,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = queries.customer_get(actor=actor, customer_id=customer_id)
     ctx = {
         "c": customer,
-        "timeline": queries.customer_timeline(actor=actor, customer_id=customer_id, limit=50),
+        "timeline": queries.timeline_rows(
+            queries.customer_timeline(actor=actor, customer_id=customer_id, limit=50)),
         "consents": queries.current_consents(actor=actor, customer_id=customer_id),
         "can_change": policy.allows(actor, "change", customer),
         "can_delete": policy.allows(actor, "delete", customer),
