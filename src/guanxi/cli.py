@@ -40,7 +40,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
-    return _manage(["migrate", "--noinput"])
+    _manage(["migrate", "--noinput"])
+    return _manage(["createcachetable"])
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -53,6 +54,14 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
 def _cmd_token(args: argparse.Namespace) -> int:
     return _manage(["guanxi_token", args.username, *(["--name", args.name] if args.name else [])])
+
+
+def _cmd_user(args: argparse.Namespace) -> int:
+    argv = ["guanxi_user", args.username, "--role", args.role]
+    for flag in ("team", "name", "email", "password"):
+        if getattr(args, flag):
+            argv += [f"--{flag}", getattr(args, flag)]
+    return _manage(argv)
 
 
 def _cmd_manage(args: argparse.Namespace) -> int:
@@ -87,6 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--name", default=None, help="a label for the token")
     p.set_defaults(func=_cmd_token)
+
+    p = sub.add_parser("user", help="add a user with a role (e.g. the first administrator)")
+    p.add_argument("username")
+    p.add_argument("--role", required=True)
+    p.add_argument("--team", default=None)
+    p.add_argument("--name", default=None)
+    p.add_argument("--email", default=None)
+    p.add_argument("--password", default=None)
+    p.set_defaults(func=_cmd_user)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

@@ -51,3 +51,41 @@ class CustomFieldForm(StyledForm, forms.Form):
         d = dict(self.cleaned_data)
         d["choices"] = [c.strip() for c in (d.get("choices") or "").splitlines() if c.strip()]
         return d
+
+
+class UserForm(StyledForm, forms.Form):
+    username = forms.RegexField(label=_("Username"), max_length=150, regex=r"^[\w.@+-]+$")
+    first_name = forms.CharField(label=_("Name"), max_length=150, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    role = forms.ModelChoiceField(label=_("Role"), queryset=None)
+    team = forms.ModelChoiceField(label=_("Team"), queryset=None, required=False)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    password = forms.CharField(label=_("Password"), required=False, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+                               help_text=_("Leave empty to keep the current password."))
+
+    def __init__(self, *args, roles, teams, editing=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].queryset = roles
+        self.fields["team"].queryset = teams
+        if editing:
+            self.fields["username"].disabled = True
+        else:
+            self.fields["password"].required = True
+            self.fields["password"].help_text = ""
+        self.style()
+
+    def to_data(self) -> dict:
+        d = {k: v for k, v in self.cleaned_data.items() if k != "password"}
+        d["role"] = d["role"].pk if d.get("role") else None
+        d["team"] = d["team"].pk if d.get("team") else None
+        return d
+
+
+class TeamForm(StyledForm, forms.Form):
+    code = forms.SlugField(label=_("Code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=100)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.style()

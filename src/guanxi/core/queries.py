@@ -93,3 +93,27 @@ def recent_login_failures(*, username: str, address: str, since) -> tuple[int, i
     by_user = LoginFailure.objects.filter(username=username.lower(), at__gte=since).count()
     by_addr = LoginFailure.objects.filter(address=address, at__gte=since).count()
     return by_user, by_addr
+
+
+def user_list(*, actor: Actor) -> list[User]:
+    require_admin(actor)
+    return list(User.objects.exclude(username="system").select_related("role", "team")
+                .order_by("username"))
+
+
+def user_by_id(*, actor: Actor, user_id: int) -> User:
+    require_admin(actor)
+    try:
+        return User.objects.exclude(username="system").get(pk=user_id)
+    except (User.DoesNotExist, ValueError):
+        raise NotFound("user not found") from None
+
+
+def role_list() -> QuerySet:
+    from guanxi.core.models import Role
+
+    return Role.objects.exclude(code="system")
+
+
+def team_queryset() -> QuerySet:
+    return Team.objects.all()

@@ -31,7 +31,7 @@ ROLES: dict[str, tuple[str, str, bool, bool, dict[str, tuple[str, list[str]]]]] 
     "readonly": ("Read-only", "只读用户", False, False, {
         "view": ("team", []),
     }),
-    "system": ("System", "系统", True, False, {
+    "system": ("System", "系统", True, True, {
         "view": ("all", []), "add": ("all", []), "change": ("all", []),
         "delete": ("all", []), "export": ("all", []),
     }),

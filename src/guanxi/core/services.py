@@ -207,3 +207,81 @@ def user_set_language(*, user: User, language: str) -> None:
 def login_failure_record(*, username: str, address: str) -> None:
     LoginFailure.objects.create(username=username.lower()[:150], address=address[:45])
     LoginFailure.objects.filter(at__lt=timezone.now() - timezone.timedelta(days=7)).delete()
+
+
+USER_FIELDS = {"username", "first_name", "last_name", "email", "role", "team", "is_active",
+               "language"}
+
+
+def user_create(*, actor: Actor, data: dict, password: str) -> User:
+    """Add a user (administrators). The password is checked against the validators."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from guanxi.core.queries import require_admin
+
+    require_admin(actor)
+    with transaction.atomic():
+        user = User()
+        assign(user, data, allowed=USER_FIELDS, writable=USER_FIELDS)
+        if User.objects.filter(username__iexact=user.username).exists():
+            raise ValidationError({"username": ["This username is taken."]})
+        try:
+            validate_password(password, user)
+        except DjangoValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+        validate(user, exclude=["password"])
+        user.save()
+        audit.record(actor, user, "create", {}, audit.snapshot(user, sorted(USER_FIELDS)))
+    return user
+
+
+def user_update(*, actor: Actor, user_id: int, changes: dict, password: str | None = None
+                ) -> User:
+    """Change a user's name, role, team or active flag (administrators); deactivating a user
+    keeps their history and their customers (reassign those on the customer list)."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
+    from guanxi.core.queries import require_admin
+
+    require_admin(actor)
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).exclude(
+            username="system").first()
+        if user is None:
+            raise NotFound("user not found")
+        before = audit.snapshot(user, sorted(USER_FIELDS))
+        if user.pk == actor.user.pk and changes.get("is_active") is False:
+            raise ValidationError({"is_active": ["You cannot deactivate yourself."]})
+        assign(user, changes, allowed=USER_FIELDS - {"username"},
+               writable=USER_FIELDS - {"username"})
+        if password:
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                raise ValidationError({"password": exc.messages}) from None
+            user.set_password(password)
+        validate(user, exclude=["password"])
+        user.save()
+        changes_made = audit.diff(before, audit.snapshot(user, sorted(USER_FIELDS)))
+        if password:
+            changes_made["password"] = ["***", "***"]
+        audit.record(actor, user, "update", changes=changes_made)
+    return user
+
+
+def team_create(*, actor: Actor, code: str, name: str):
+    from guanxi.core.models import Team
+    from guanxi.core.queries import require_admin
+
+    require_admin(actor)
+    with transaction.atomic():
+        team = Team(code=(code or "").strip(), name=(name or "").strip())
+        validate(team)
+        if Team.objects.filter(code=team.code).exists():
+            raise ValidationError({"code": ["A team with this code exists."]})
+        team.save()
+        audit.record(actor, team, "create", {}, {"code": team.code, "name": team.name})
+    return team

@@ -12,4 +12,7 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("audit/", views.audit_log, name="audit"),
     path("settings/custom-fields/", views.custom_fields, name="custom_fields"),
+    path("settings/users/", views.users, name="users"),
+    path("settings/users/new/", views.user_edit, name="user_create"),
+    path("settings/users/<int:user_id>/", views.user_edit, name="user_edit"),
 ]

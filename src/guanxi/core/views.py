@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.core import queries, services
 from guanxi.core.exceptions import Conflict, ValidationError
-from guanxi.core.forms import CustomFieldForm, LoginForm
+from guanxi.core.forms import CustomFieldForm, LoginForm, TeamForm, UserForm
 from guanxi.core.web import errors_into_form, page, web_actor
 
 
@@ -134,3 +134,50 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
                                                     "page and try again.")}, status=403)
 
 
+
+
+@page
+def users(request: HttpRequest) -> HttpResponse:
+    """Administrators: the people who sign in, their roles and teams."""
+    actor = web_actor(request)
+    rows = queries.user_list(actor=actor)
+    team_form = TeamForm(request.POST if "add_team" in request.POST else None)
+    if request.method == "POST" and "add_team" in request.POST and team_form.is_valid():
+        try:
+            services.team_create(actor=actor, **team_form.cleaned_data)
+            messages.success(request, _("Team added."))
+            return redirect("users")
+        except ValidationError as exc:
+            errors_into_form(team_form, exc)
+    return render(request, "core/users.html", {"rows": rows, "team_form": team_form,
+                                               "teams": queries.team_list()})
+
+
+@page
+def user_edit(request: HttpRequest, user_id: int | None = None) -> HttpResponse:
+    actor = web_actor(request)
+    queries.require_admin(actor)
+    target = queries.user_by_id(actor=actor, user_id=user_id) if user_id else None
+    initial = {}
+    if target:
+        initial = {"username": target.username, "first_name": target.first_name,
+                   "email": target.email, "role": target.role_id, "team": target.team_id,
+                   "is_active": target.is_active}
+    form = UserForm(request.POST or None, initial=initial, roles=queries.role_list(),
+                    teams=queries.team_queryset(), editing=target is not None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if target:
+                data = form.to_data()
+                data.pop("username", None)
+                services.user_update(actor=actor, user_id=target.pk, changes=data,
+                                     password=form.cleaned_data.get("password") or None)
+            else:
+                services.user_create(actor=actor, data=form.to_data(),
+                                     password=form.cleaned_data["password"])
+        except ValidationError as exc:
+            errors_into_form(form, exc)
+        else:
+            messages.success(request, _("User saved."))
+            return redirect("users")
+    return render(request, "core/user_form.html", {"form": form, "target": target})

@@ -48,3 +48,21 @@ def test_parser_knows_every_command():
                 parser.parse_args(argv)
         else:
             assert parser.parse_args(argv).func
+
+
+def test_user_command_creates_an_administrator(users, capsys):
+    from guanxi.core.models import AuditRecord, User
+
+    call_command("guanxi_user", "boss", role="admin", team="south", team_name="华南",
+                 password="A-long-pass-123")
+    u = User.objects.get(username="boss")
+    assert u.role.code == "admin" and u.team.name == "华南" and u.check_password(
+        "A-long-pass-123")
+    assert AuditRecord.objects.filter(model="core.user", object_id=str(u.pk),
+                                      channel="cli").exists()
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="password"):
+        call_command("guanxi_user", "weak", role="sales", password="123")
+    with pytest.raises(CommandError, match="--role"):
+        call_command("guanxi_user", "x", role="emperor", password="A-long-pass-123")
