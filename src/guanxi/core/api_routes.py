@@ -19,7 +19,7 @@ class ErrorOut(Schema):
     errors: dict[str, list[str]] | None = None
 
 
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class MeOut(Schema):

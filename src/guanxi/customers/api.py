@@ -32,7 +32,7 @@ from guanxi.customers.schemas import (
 )
 
 router = Router(tags=["customers"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 class ListParams(Schema):
