@@ -51,9 +51,11 @@ class CustomerForm(StyledForm, forms.ModelForm):
         if not creating:
             for name in ("phone", "email", "tags"):
                 del self.fields[name]
-        if owners is not None:
+        if owners is None:
+            del self.fields["owner"]
+        else:
             self.fields["owner"].queryset = owners
-        self.fields["owner"].required = False
+            self.fields["owner"].required = False
         if writable is not None:
             for name in list(self.fields):
                 if name in Customer._meta.fields_map or name in {f.name for f in

@@ -8,6 +8,7 @@ urlpatterns = [
     path("search/", views.search, name="customer_search"),
     path("export.csv", views.export_csv, name="customer_export"),
     path("views/save/", views.save_view, name="customer_save_view"),
+    path("reassign/", views.reassign, name="customer_reassign"),
     path("views/<int:view_id>/delete/", views.delete_view, name="customer_delete_view"),
     path("<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("<int:customer_id>/edit/", views.customer_edit, name="customer_edit"),

@@ -89,6 +89,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "saved_views": core_queries.saved_views(actor=actor, list_name="customers"),
         "can_add": policy.can(actor, Customer, "add"),
         "can_export": policy.can(actor, Customer, "export"),
+        "owners": (core_queries.owner_choices(actor=actor)
+                   if "owner" in policy.writable_fields(actor, Customer, "change") else None),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "rows":
         return render(request, "customers/_rows.html", ctx)
@@ -108,6 +110,24 @@ def save_view(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect(reverse("customer_list") + "?" + query)
+
+
+@page
+@require_POST
+def reassign(request: HttpRequest) -> HttpResponse:
+    """Give the ticked customers to another owner (e.g. when a rep leaves)."""
+    actor = web_actor(request)
+    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
+    owner = _int(request.POST.get("owner"))
+    if not ids or not owner:
+        messages.error(request, _("Tick customers and choose the new owner."))
+    else:
+        try:
+            n = services.customers_reassign(actor=actor, customer_ids=ids, owner_id=owner)
+            messages.success(request, _("%(n)d customers reassigned.") % {"n": n})
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    return redirect(reverse("customer_list") + "?" + request.POST.get("query", ""))
 
 
 @page
@@ -165,9 +185,7 @@ def search(request: HttpRequest) -> HttpResponse:
 def _form_kwargs(actor, *, creating: bool):
     action = "add" if creating else "change"
     writable = policy.writable_fields(actor, Customer, action)
-    owners = core_queries.owner_choices(actor=actor)
-    if "owner" not in writable:
-        owners = owners.none()
+    owners = core_queries.owner_choices(actor=actor) if "owner" in writable else None
     return {"creating": creating, "owners": owners, "writable": writable,
             "custom_fields": queries.custom_fields()}
 
