@@ -19,6 +19,7 @@ from guanxi.core.exceptions import NotFound, ValidationError
 from guanxi.core.models import AuditRecord, CustomField, Tag
 from guanxi.core.pagination import Page, Sort, paginate
 from guanxi.core.text import phone_search_digits, pinyin_keys, prefix_range
+from guanxi.core.timeline import Entry
 from guanxi.customers.models import (
     Address,
     Consent,
@@ -371,11 +372,6 @@ def demo_customer_count() -> int:
     return Customer.objects.count()
 
 
-@dataclass
-class TimelineRow:
-    record: AuditRecord
-    verb: str
-    changes: list[tuple[str, Any, Any]]
 
 
 def _display(field, value: Any, names: dict[tuple[str, Any], str]) -> Any:
@@ -394,7 +390,7 @@ def _display(field, value: Any, names: dict[tuple[str, Any], str]) -> Any:
     return value
 
 
-def timeline_rows(records: list[AuditRecord]) -> list[TimelineRow]:
+def timeline_rows(records: list[AuditRecord]) -> list[Entry]:
     """Audit records as readable rows: field labels, choice labels, people's names."""
     from django.apps import apps
     from django.utils.translation import gettext
@@ -437,5 +433,12 @@ def timeline_rows(records: list[AuditRecord]) -> list[TimelineRow]:
                 label = {"tags": gettext("tags"),
                          "contact_points": gettext("contact points")}.get(key, key)
             rows.append((label, _display(field, old, names), _display(field, new, names)))
-        out.append(TimelineRow(record=r, verb=verbs.get(r.action, r.action), changes=rows))
+        icon = {"create": "plus", "update": "pencil", "delete": "trash"}.get(r.action, "point")
+        out.append(Entry(at=r.at, kind="change", title=f"{verbs.get(r.action, r.action)} "
+                         f"{r.object_repr}", actor=r.actor_label, channel=r.channel, icon=icon,
+                         changes=rows))
     return out
+
+
+def _audit_provider(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
+    return timeline_rows(customer_timeline(actor=actor, customer_id=customer_id, limit=limit))

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.core import queries as core_queries
 from guanxi.core import services as core_services
+from guanxi.core import timeline
 from guanxi.core.access import policy
 from guanxi.core.exceptions import Conflict, ValidationError
 from guanxi.core.web import errors_into_form, page, web_actor
@@ -280,8 +281,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = queries.customer_get(actor=actor, customer_id=customer_id)
     ctx = {
         "c": customer,
-        "timeline": queries.timeline_rows(
-            queries.customer_timeline(actor=actor, customer_id=customer_id, limit=50)),
+        "timeline": timeline.entries(actor=actor, customer_id=customer_id, limit=50),
         "consents": queries.current_consents(actor=actor, customer_id=customer_id),
         "can_change": policy.allows(actor, "change", customer),
         "can_delete": policy.allows(actor, "delete", customer),
