@@ -56,6 +56,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "guanxi.core",
     "guanxi.customers",
+    "guanxi.sales",
+    "guanxi.interactions",
 ]
 
 MIDDLEWARE = [

@@ -5,5 +5,7 @@ from guanxi.core.api import api
 urlpatterns = [
     path("", include("guanxi.core.urls")),
     path("customers/", include("guanxi.customers.urls")),
+    path("sales/", include("guanxi.sales.urls")),
+    path("interactions/", include("guanxi.interactions.urls")),
     path("api/v1/", api.urls),
 ]

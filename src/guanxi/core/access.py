@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from guanxi.core.models import User
 
 SCOPES = ("none", "own", "team", "all")
-ACTIONS = ("view", "add", "change", "delete", "export")
+ACTIONS = ("view", "add", "change", "delete", "export", "approve")
 CHANNELS = ("web", "api", "cli", "import", "task", "system")
 
 

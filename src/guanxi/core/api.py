@@ -99,8 +99,17 @@ def register_routers() -> None:
     from guanxi.core.api_routes import router as core_router
     from guanxi.customers.api import router as customers_router
 
+    from guanxi.interactions.api import router as interactions_router
+    from guanxi.sales.api import leads, opportunities, orders, products, quotes
+
     api.add_router("/", core_router)
     api.add_router("/customers", customers_router)
+    api.add_router("/leads", leads.router)
+    api.add_router("/opportunities", opportunities.router)
+    api.add_router("/products", products.router)
+    api.add_router("/quotes", quotes.router)
+    api.add_router("/orders", orders.router)
+    api.add_router("/interactions", interactions_router)
 
 
 register_routers()

@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     CHANGE = "change", _("change")
     DELETE = "delete", _("delete")
     EXPORT = "export", _("export")
+    APPROVE = "approve", _("approve")
 
 
 class Role(models.Model):

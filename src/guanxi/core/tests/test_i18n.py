@@ -174,7 +174,7 @@ def test_placeholders_are_kept():
 def test_chinese_text_is_chinese():
     """A msgstr left in English by mistake (copied msgid) is caught; the few that are
     legitimately the same in both languages are listed."""
-    same_ok = {"QQ"}
+    same_ok = {"QQ", "SKU"}
     copied = [e.msgid for e in _messages() if e.msgstr.get(0) == e.msgid
               and e.msgid not in same_ok]
     assert not copied
@@ -302,9 +302,11 @@ def test_parser_reads_multiline_plural_context_and_fuzzy(tmp_path):
     compile_mo(e[1:], "Language: zh_Hans\nContent-Type: text/plain; charset=UTF-8\n"
                "Plural-Forms: nplurals=1; plural=0;\n", mo)
     t = _load(mo)
-    assert t.gettext("a %(n)s") == "a %(n)s"  # fuzzy is left out, as msgfmt does
-    assert t.pgettext("verb", "long line") == "长行"
-    assert t.ngettext("one", "many", 5) == "个"
+    # Looked up through variables: literal arguments would be extracted by makemessages.
+    fuzzy_id, ctxt, long_id, one, many = "a %(n)s", "verb", "long line", "one", "many"
+    assert t.gettext(fuzzy_id) == fuzzy_id  # fuzzy is left out, as msgfmt does
+    assert t.pgettext(ctxt, long_id) == "长行"
+    assert t.ngettext(one, many, 5) == "个"
 
 
 # --- (c) served ----------------------------------------------------------------------------
@@ -379,3 +381,32 @@ def test_language_switch_sets_the_cookie_and_remembers_it(customer_list, setting
     other = Client()
     other.force_login(users["sales1"])
     _assert_chinese(other.get("/customers/", HTTP_ACCEPT_LANGUAGE="en").content.decode())
+
+
+@pytest.mark.django_db
+def test_customer_page_and_form_in_chinese(customer_list):
+    from guanxi.customers.models import Customer
+
+    pk = Customer.objects.get(name="Acme Trading").pk
+    html = customer_list.get(f"/customers/{pk}/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    for word in ["基本资料", "负责人", "客户生命周期阶段", "潜在客户", "联系方式", "时间线",
+                 "授权同意", "个人 · 消费客户", "创建"]:
+        assert word in html, word
+    for word in ["Profile", "Lifecycle stage", "Timeline", "Consent", "consumer customer"]:
+        assert f">{word}<" not in html, word
+    html = customer_list.get("/customers/new/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    for word in ["新建客户", "客户类别", "消费客户类型", "来源渠道", "购买动机", "个性",
+                 "兴趣社群", "手机号码", "保存", "取消"]:
+        assert word in html, word
+    for word in ["New customer", "Purchase motive", "purchase motive", "Mobile phone"]:
+        assert word not in html, word
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Django 6.1's blank choice label '- Select an option -' (BLANK_CHOICE_LABEL) is not in "
+    "Django's own zh_Hans catalogue, and makemessages does not extract it from Django; the "
+    "project has to mark it (e.g. gettext_noop in its own code) and translate it."))
+@pytest.mark.django_db
+def test_blank_choice_label_in_chinese(customer_list):
+    html = customer_list.get("/customers/new/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
+    assert "Select an option" not in html

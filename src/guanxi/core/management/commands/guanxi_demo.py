@@ -27,4 +27,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {len(ids)} demo customers.")
         else:
             self.stdout.write(f"Demo customers already present ({existing}).")
+        # Each later app adds its demo data in order; each loader is idempotent.
+        from importlib import import_module
+
+        for module in ("guanxi.sales.demo", "guanxi.interactions.demo"):
+            try:
+                loader = import_module(module)
+            except ModuleNotFoundError:
+                continue
+            loader.load(users=users, seed=seed, stdout=self.stdout)
         self.stdout.write(f"Demo sign-ins (password {DEMO_PASSWORD}): {', '.join(DEMO_USERS)}")

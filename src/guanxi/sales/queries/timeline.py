@@ -1,0 +1,50 @@
+"""Sales entries on the customer's timeline: opportunities, quotes, orders."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from guanxi.core.access import Actor, policy
+from guanxi.core.timeline import Entry
+from guanxi.sales.models import Opportunity, Order, Quote
+
+
+def _orders(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
+    rows = policy.scope(Order.objects.filter(customer_id=customer_id), actor).order_by(
+        "-ordered_at")[:limit]
+    return [Entry(at=o.ordered_at, kind="order", icon="shopping-cart",
+                  title=_("Order %(number)s: %(total)s %(currency)s") % {
+                      "number": o.number, "total": o.total, "currency": o.currency},
+                  channel=o.source, url=reverse("order_detail", args=[o.pk]),
+                  body=o.get_status_display()) for o in rows]
+
+
+def _opportunities(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
+    rows = (policy.scope(Opportunity.objects.filter(customer_id=customer_id), actor)
+            .select_related("stage", "owner").order_by("-created_at")[:limit])
+    out = []
+    for o in rows:
+        out.append(Entry(at=o.created_at, kind="opportunity", icon="target",
+                         title=_("Opportunity %(name)s") % {"name": o.name},
+                         actor=str(o.owner), url=reverse("opportunity_detail", args=[o.pk]),
+                         body=f"{o.stage} · {o.amount} {o.currency}"))
+        if o.closed_at:
+            out.append(Entry(at=o.closed_at, kind="opportunity", icon="flag",
+                             title=_("Opportunity %(name)s %(status)s") % {
+                                 "name": o.name, "status": o.get_status_display()},
+                             url=reverse("opportunity_detail", args=[o.pk])))
+    return out
+
+
+def _quotes(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
+    rows = policy.scope(Quote.objects.filter(customer_id=customer_id), actor).order_by(
+        "-created_at")[:limit]
+    return [Entry(at=q.created_at, kind="quote", icon="file-invoice",
+                  title=_("Quote %(number)s: %(total)s %(currency)s") % {
+                      "number": q.number, "total": q.total, "currency": q.currency},
+                  url=reverse("quote_detail", args=[q.pk]), body=q.get_status_display())
+            for q in rows]
+
+
+PROVIDERS = {"order": _orders, "opportunity": _opportunities, "quote": _quotes}
