@@ -175,6 +175,9 @@ class Lead(GuardedModel):
     status = models.CharField(_("status"), max_length=10, choices=LeadStatus.choices,
                               default=LeadStatus.NEW)
     lost_reason = models.CharField(_("reason lost"), max_length=200, blank=True, default="")
+    marketing_consent = models.BooleanField(_("agreed to marketing"), default=False)
+    consent_evidence = models.CharField(_("consent evidence"), max_length=300, blank=True,
+                                        default="")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                               on_delete=models.PROTECT, related_name="leads",
                               verbose_name=_("owner"))
