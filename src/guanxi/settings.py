@@ -218,6 +218,9 @@ SECURE_CSP = {
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "guanxi@localhost")
 
+# Sites allowed to embed the public lead form (/sales/form/) in an <iframe>.
+LEAD_FORM_FRAME_ANCESTORS = env_list("LEAD_FORM_FRAME_ANCESTORS")
+
 # Phone numbers without a country code are read in this region.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")
 # Lists: rows per page (keyset pagination) and the count shown before "N+".

@@ -180,23 +180,6 @@ def board(*, actor: Actor, pipeline_id: int | None = None, owner: int | None = N
     return result
 
 
-def column_cards(*, actor: Actor, stage_id: int, offset_id: int | None, owner: int | None = None,
-                 limit: int = BOARD_CARDS) -> list[dict]:
-    """More cards of one column (keyset on (expected_close, id) is approximated by id here:
-    cards after the last shown id in the column's order)."""
-    qs = _scoped(actor).filter(stage_id=stage_id).filter(
-        Q(status="open") | Q(closed_at__isnull=False))
-    if owner:
-        qs = qs.filter(owner_id=owner)
-    rows = list(qs.order_by(F("expected_close").asc(nulls_last=True), "id").values(
-        *CARD_COLUMNS))
-    if offset_id:
-        ids = [r["id"] for r in rows]
-        start = ids.index(offset_id) + 1 if offset_id in ids else 0
-        rows = rows[start:]
-    return rows[:limit]
-
-
 # Manager's numbers -----------------------------------------------------------------------
 
 def pipeline_by_stage(*, actor: Actor, pipeline_id: int | None = None) -> list[dict]:

@@ -20,6 +20,18 @@ document.addEventListener("DOMContentLoaded", () => {
     });
     document.addEventListener("keydown", (e) => { if (e.key === "Escape") results.innerHTML = ""; });
   }
+  // Autocomplete selects: <select data-autocomplete="/customers/search/?format=json">.
+  if (typeof TomSelect !== "undefined") {
+    document.querySelectorAll("select[data-autocomplete]").forEach((el) => {
+      new TomSelect(el, {
+        valueField: "id", labelField: "name", searchField: ["name"], maxOptions: 20,
+        load: (q, done) => {
+          fetch(`${el.dataset.autocomplete}&q=${encodeURIComponent(q)}`, { credentials: "same-origin" })
+            .then((r) => r.json()).then((j) => done(j.results)).catch(() => done());
+        },
+      });
+    });
+  }
   // Confirm destructive buttons.
   document.querySelectorAll("[data-confirm]").forEach((btn) => {
     btn.addEventListener("click", (e) => { if (!confirm(btn.dataset.confirm)) e.preventDefault(); });
