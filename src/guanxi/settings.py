@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.sales",
     "guanxi.interactions",
+    "guanxi.analytics",
 ]
 
 MIDDLEWARE = [
