@@ -159,7 +159,9 @@ else:
 # Background work: Django's tasks API on a database-backed queue (django-tasks-db).
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        # Tests run tasks inline so that their code path runs (STYLE.md section 7).
+        "BACKEND": os.environ.get("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
+                                  if TESTING else "django_tasks_db.DatabaseBackend"),
     }
 }
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("sales/", include("guanxi.sales.urls")),
     path("interactions/", include("guanxi.interactions.urls")),
+    path("analytics/", include("guanxi.analytics.urls")),
     path("api/v1/", api.urls),
 ]

@@ -6,3 +6,9 @@ class AnalyticsConfig(AppConfig):
     name = "guanxi.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from guanxi.analytics.views import scores_panel
+        from guanxi.core import panels
+
+        panels.register("scores", "analytics/_scores_panel.html", scores_panel, position=10)

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.core import queries as core_queries
 from guanxi.core import services as core_services
-from guanxi.core import timeline
+from guanxi.core import panels, timeline
 from guanxi.core.access import policy
 from guanxi.core.exceptions import Conflict, ValidationError
 from guanxi.core.web import errors_into_form, page, web_actor
@@ -288,6 +288,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "point_form": ContactPointForm(), "address_form": AddressForm(),
         "contact_form": ContactForm(), "consent_form": ConsentForm(),
         "custom_values": _custom_display(customer),
+        "panels": panels.render_context(actor=actor, customer=customer),
     }
     return render(request, "customers/detail.html", ctx)
 

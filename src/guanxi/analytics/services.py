@@ -1,0 +1,84 @@
+"""Analytics writes: start a refresh (on demand or on schedule), record cost-to-serve."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from guanxi.analytics import jobs
+from guanxi.analytics.models import CostEntry, CostKind
+from guanxi.core import audit
+from guanxi.core.access import Actor
+from guanxi.core.exceptions import PermissionDenied, ValidationError
+from guanxi.core.models import JobRun
+
+REFRESH_ROLES = {"admin", "analyst", "manager", "system"}
+
+
+def refresh_start(*, actor: Actor, as_of: dt.date | None = None) -> JobRun:
+    """Queue a refresh of every customer's scores (analysts, managers, administrators and the
+    scheduler). Returns the JobRun whose progress the page shows."""
+    role = actor.user.role
+    if not role or role.code not in REFRESH_ROLES:
+        raise PermissionDenied("Only analysts, managers and administrators refresh scores.")
+    from guanxi.analytics.tasks import refresh_scores
+
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        job = JobRun.objects.create(
+            kind="analytics.refresh", actor=actor.user, params={"as_of": as_of.isoformat()}, total=5
+        )
+        audit.record(actor, job, "create", {}, {"kind": job.kind, "as_of": as_of.isoformat()})
+        transaction.on_commit(lambda: refresh_scores.enqueue(job.pk))
+    return job
+
+
+def run_refresh_job(*, job_id: int) -> int:
+    job = JobRun.objects.get(pk=job_id)
+    as_of = dt.date.fromisoformat(job.params["as_of"])
+    try:
+        run = jobs.refresh(as_of=as_of, job=job)
+    except Exception as exc:
+        JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.FAILED, error=str(exc)[:2000])
+        raise
+    JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.DONE, done=5)
+    return run.pk
+
+
+def cost_add(
+    *, actor: Actor, customer_id: int, year: int, kind: str, amount: Decimal, note: str = ""
+) -> CostEntry:
+    """Post a cost to serve to a customer (action ``change`` on the customer). Audited."""
+    from guanxi.customers import queries as customer_queries
+
+    with transaction.atomic():
+        customer = customer_queries.customer_for_write(actor=actor, customer_id=customer_id)
+        errors: dict[str, list[str]] = {}
+        if kind not in CostKind.values:
+            errors["kind"] = [f"Choose one of: {', '.join(CostKind.values)}."]
+        if not 1990 <= int(year) <= 2200:
+            errors["year"] = ["Give a year such as 2026."]
+        if amount is None or Decimal(amount) < 0:
+            errors["amount"] = ["Give an amount of 0 or more."]
+        if errors:
+            raise ValidationError(errors)
+        entry = CostEntry.objects.create(
+            customer=customer,
+            year=year,
+            kind=kind,
+            amount=Decimal(amount).quantize(Decimal("0.01")),
+            note=note[:200],
+            created_by=actor.user,
+        )
+        audit.record(
+            actor,
+            entry,
+            "create",
+            {},
+            {"year": year, "kind": kind, "amount": str(entry.amount), "note": note},
+            customer_id=customer.pk,
+        )
+    return entry

@@ -1,0 +1,3 @@
+from guanxi.analytics.views import urlpatterns
+
+__all__ = ["urlpatterns"]

@@ -1,0 +1,270 @@
+"""The analytics dashboard, its drill-downs and exports, the refresh with progress."""
+
+from __future__ import annotations
+
+import csv
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.analytics import queries, services
+from guanxi.analytics.engine.abc import VALUE_TIERS
+from guanxi.analytics.engine.rfm import RFM_CLASSES
+from guanxi.core.access import policy
+from guanxi.core.web import page, web_actor
+from guanxi.customers.models import Customer, LifecycleStage
+
+STAGE_ORDER = ["suspect", "prospect", "first_time", "repeat", "loyal", "lost"]
+
+
+def class_label(code: str) -> str:
+    cls = next((c for c in RFM_CLASSES if c.code == code), None)
+    if cls is None:
+        return code
+    return cls.label_zh if (get_language() or "").startswith("zh") else cls.label_en.title()
+
+
+def tier_label(code: str) -> str:
+    t = next((t for t in VALUE_TIERS if t.code == code), None)
+    if t is None:
+        return code
+    return t.label_zh if (get_language() or "").startswith("zh") else t.label_en
+
+
+def _playbook(code: str) -> str:
+    cls = next((c for c in RFM_CLASSES if c.code == code), None)
+    return cls.playbook if cls else ""
+
+
+@page
+def dashboard(request: HttpRequest) -> HttpResponse:
+    actor = web_actor(request)
+    ov = queries.overview(actor=actor)
+    ctx = {"ov": ov, "job_id": request.GET.get("job")}
+    if ov is not None:
+        seg = reverse("analytics_segment")
+        stage_counts = {r["lifecycle_stage"]: r["n"] for r in ov.stages}
+        stage_labels = dict(LifecycleStage.choices)
+        runs = queries.runs()
+        migration = []
+        if len(runs) >= 2:
+            migration = queries.migration(actor=actor, start=runs[1].as_of, end=runs[0].as_of)
+        cohorts = queries.cohort_retention(actor=actor, months=12)
+        ctx.update(
+            {
+                "classes": [
+                    {
+                        **r,
+                        "label": class_label(r["rfm_class"]),
+                        "playbook": _playbook(r["rfm_class"]),
+                        "url": f"{seg}?{urlencode({'rfm_class': r['rfm_class']})}",
+                    }
+                    for r in sorted(
+                        ov.classes,
+                        key=lambda r: [c.code for c in RFM_CLASSES].index(r["rfm_class"]),
+                    )
+                ],
+                "tiers": [
+                    {
+                        **r,
+                        "label": tier_label(r["value_tier"]),
+                        "url": f"{seg}?value_tier={r['value_tier']}",
+                    }
+                    for r in ov.tiers
+                ],
+                "runs": runs,
+                "migration": migration,
+                "cohorts": cohorts,
+                "charts": {
+                    "classes": {
+                        "codes": [r["rfm_class"] for r in ov.classes],
+                        "labels": [class_label(r["rfm_class"]) for r in ov.classes],
+                        "counts": [r["n"] for r in ov.classes],
+                        "values": [float(r["value"] or 0) for r in ov.classes],
+                    },
+                    "pareto": [[round(x * 100, 1), round(y * 100, 1)] for x, y in ov.pareto],
+                    "clv": {
+                        "edges": [round(e) for e in ov.clv_histogram["edges"]],
+                        "counts": ov.clv_histogram["counts"],
+                    },
+                    "funnel": [
+                        {
+                            "code": s,
+                            "name": str(stage_labels.get(s, s)),
+                            "value": stage_counts.get(s, 0),
+                        }
+                        for s in STAGE_ORDER
+                    ],
+                    "migration": [
+                        {
+                            "source": class_label(m["from"]) + " ·",
+                            "target": class_label(m["to"]),
+                            "value": m["n"],
+                        }
+                        for m in migration
+                        if m["from"] != "none" and m["to"] != "none"
+                    ],
+                    "segment_url": seg,
+                },
+            }
+        )
+    return render(request, "analytics/dashboard.html", ctx)
+
+
+def _filter(request: HttpRequest) -> queries.SegmentFilter:
+    g = request.GET
+    return queries.SegmentFilter(
+        rfm_class=g.get("rfm_class", "")[:30],
+        value_tier=g.get("value_tier", "")[:10],
+        abc_class=g.get("abc_class", "")[:1],
+        lifecycle_stage=g.get("lifecycle_stage", "")[:12],
+        at_risk=bool(g.get("at_risk")),
+    )
+
+
+@page
+def segment(request: HttpRequest) -> HttpResponse:
+    """Who is behind a chart, with their scores and why (drill-down, scoped and masked)."""
+    actor = web_actor(request)
+    f = _filter(request)
+    p = queries.segment(actor=actor, f=f, cursor=request.GET.get("cursor"))
+    params = {k: v for k, v in request.GET.items() if k != "cursor" and v}
+    title = (
+        class_label(f.rfm_class)
+        if f.rfm_class
+        else tier_label(f.value_tier)
+        if f.value_tier
+        else f"ABC {f.abc_class}"
+        if f.abc_class
+        else dict(LifecycleStage.choices).get(f.lifecycle_stage, "")
+        if f.lifecycle_stage
+        else _("At risk")
+        if f.at_risk
+        else _("All scored customers")
+    )
+    return render(
+        request,
+        "analytics/segment.html",
+        {
+            "page": p,
+            "title": title,
+            "playbook": _playbook(f.rfm_class),
+            "query": urlencode(params),
+            "next_url": "?" + urlencode({**params, "cursor": p.next_cursor})
+            if p.next_cursor
+            else None,
+            "can_export": policy.can(actor, Customer, "export"),
+        },
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
+
+
+@page
+def segment_export(request: HttpRequest) -> StreamingHttpResponse:
+    actor = web_actor(request)
+    policy.require_model(actor, Customer, "export")
+    writer = csv.writer(_Echo())
+    header = [
+        "customer_id",
+        "name",
+        "phone",
+        "email",
+        "rfm_class",
+        "r",
+        "f",
+        "m",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "value_tier",
+        "abc",
+        "lifecycle_stage",
+        "p_alive",
+        "clv",
+        "churn_probability",
+        "expected_loss",
+    ]
+
+    def rows():
+        yield "\ufeff" + writer.writerow(header)
+        for s in queries.segment_rows(actor=actor, f=_filter(request)):
+            c = s.customer
+            yield writer.writerow(
+                [
+                    _cell(v)
+                    for v in [
+                        c.pk,
+                        c.name,
+                        c.primary_phone,
+                        c.primary_email,
+                        s.rfm_class,
+                        s.r_score,
+                        s.f_score,
+                        s.m_score,
+                        s.recency_days,
+                        s.frequency,
+                        s.monetary,
+                        s.value_tier,
+                        s.abc_class,
+                        s.lifecycle_stage,
+                        s.p_alive,
+                        s.clv,
+                        s.churn_probability,
+                        s.expected_loss,
+                    ]
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="segment.csv"'
+    return response
+
+
+@page
+@require_POST
+def refresh(request: HttpRequest) -> HttpResponse:
+    job = services.refresh_start(actor=web_actor(request))
+    messages.info(request, _("Refreshing scores…"))
+    return redirect(reverse("analytics_dashboard") + f"?job={job.pk}")
+
+
+@page
+def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = queries.job_get(actor=web_actor(request), job_id=job_id)
+    return render(request, "analytics/_job.html", {"job": job})
+
+
+def scores_panel(actor, customer) -> dict | None:
+    """The customer page's card: latest scores, how they were computed, and their history."""
+    history = queries.customer_scores(actor=actor, customer_id=customer.pk, limit=12)
+    if not history:
+        return None
+    latest = history[0]
+    return {"s": latest, "history": history, "class_label": class_label(latest.rfm_class),
+            "tier_label": tier_label(latest.value_tier), "playbook": _playbook(latest.rfm_class),
+            "run": latest.run,
+            "segment_url": reverse("analytics_segment") + f"?rfm_class={latest.rfm_class}"}
+
+
+urlpatterns = [
+    path("", dashboard, name="analytics_dashboard"),
+    path("segment/", segment, name="analytics_segment"),
+    path("segment.csv", segment_export, name="analytics_segment_export"),
+    path("refresh/", refresh, name="analytics_refresh"),
+    path("jobs/<int:job_id>/", job_status, name="analytics_job"),
+]
