@@ -57,18 +57,16 @@ class Actor:
 
     @classmethod
     def system(cls, channel: str = "system") -> Actor:
-        from guanxi.core.models import User
+        from guanxi.core.queries import system_user
 
-        return cls(user=User.objects.select_related("role").get(username=SYSTEM_USERNAME),
-                   channel=channel)
+        return cls(user=system_user(), channel=channel)
 
     def grants(self) -> dict[tuple[str, str], Any]:
+        """The user's grants by (model, action), read once per actor (one request)."""
         if self._grants is None:
-            from guanxi.core.models import Grant
+            from guanxi.core.queries import grants_of_role
 
-            role_id = self.user.role_id
-            rows = Grant.objects.filter(role_id=role_id) if role_id else Grant.objects.none()
-            self._grants = {(g.model, g.action): g for g in rows} if self.user.is_active else {}
+            self._grants = grants_of_role(self.user.role_id) if self.user.is_active else {}
         return self._grants
 
 

@@ -98,7 +98,6 @@ def _http_error(request, exc: HttpError):
 def register_routers() -> None:
     from guanxi.core.api_routes import router as core_router
     from guanxi.customers.api import router as customers_router
-
     from guanxi.interactions.api import router as interactions_router
     from guanxi.sales.api import leads, opportunities, orders, products, quotes
 

@@ -19,6 +19,31 @@ from guanxi.core.models import (
 from guanxi.core.pagination import Page, Sort, paginate
 
 
+def system_user() -> User:
+    """The audited ``system`` user that scheduled jobs, the CLI and public forms act as."""
+    from guanxi.core.access import SYSTEM_USERNAME
+
+    return User.objects.select_related("role").get(username=SYSTEM_USERNAME)
+
+
+def grants_of_role(role_id: int | None) -> dict:
+    from guanxi.core.models import Grant
+
+    if not role_id:
+        return {}
+    return {(g.model, g.action): g for g in Grant.objects.filter(role_id=role_id)}
+
+
+def role_by_code(code: str):
+    from guanxi.core.models import Role
+
+    return Role.objects.filter(code=code).exclude(code="system").first()
+
+
+def team_by_code(code: str) -> Team | None:
+    return Team.objects.filter(code=code).first()
+
+
 def user_for_token(key: str) -> User | None:
     """The active user owning an unrevoked token (and note its use, at most once a minute)."""
     token = (ApiToken.objects.select_related("user", "user__role")

@@ -65,20 +65,30 @@ def _scoped(actor: Actor, action: str = "view") -> QuerySet:
     return policy.scope(Customer.objects.all(), actor, action)
 
 
-def _search_condition(term: str) -> Q:
-    """Index-friendly conditions for a search term (see docs/architecture.md, "Search")."""
+def _search_condition(term: str, *, exact_pii: bool = False) -> Q:
+    """Index-friendly conditions for a search term (see docs/architecture.md, "Search").
+
+    With ``exact_pii`` (roles that see personal data masked) phones and emails match only
+    whole: a prefix search would let such a role read a masked number back digit by digit.
+    """
     term = term.strip()
     if not term:
         return Q()
     digits = phone_search_digits(term)
     if digits:
-        low, high = prefix_range(digits)
-        phones = ContactPoint.objects.filter(
-            kind__in=("mobile", "phone"), normalized__gte=low, normalized__lt=high
-        ).values("customer_id")
-        return Q(id__in=phones)
+        if exact_pii:
+            phones = ContactPoint.objects.filter(kind__in=("mobile", "phone"),
+                                                 normalized=digits)
+        else:
+            low, high = prefix_range(digits)
+            phones = ContactPoint.objects.filter(
+                kind__in=("mobile", "phone"), normalized__gte=low, normalized__lt=high)
+        return Q(id__in=phones.values("customer_id"))
     lowered = term.lower()
     if "@" in lowered:
+        if exact_pii:
+            return Q(id__in=ContactPoint.objects.filter(kind="email", normalized=lowered)
+                     .values("customer_id"))
         low, high = prefix_range(lowered)
         emails = ContactPoint.objects.filter(
             kind="email", normalized__gte=low, normalized__lt=high
@@ -89,15 +99,17 @@ def _search_condition(term: str) -> Q:
         low, high = prefix_range(compact)
         cond = (Q(name_pinyin__gte=low, name_pinyin__lt=high)
                 | Q(name_initials__gte=low, name_initials__lt=high))
+        if exact_pii:
+            return cond
         return cond | Q(primary_email__gte=low, primary_email__lt=high)
     # Chinese (or mixed) text: the name or the employer contains it, or a contact's name does.
     contacts = Contact.objects.filter(name__contains=term).values("organisation_id")
     return Q(name__contains=term) | Q(employer__contains=term) | Q(id__in=contacts)
 
 
-def _apply_filters(qs: QuerySet, f: CustomerFilters) -> QuerySet:
+def _apply_filters(qs: QuerySet, f: CustomerFilters, actor: Actor) -> QuerySet:
     if f.q:
-        qs = qs.filter(_search_condition(f.q))
+        qs = qs.filter(_search_condition(f.q, exact_pii=not policy.sees_pii(actor)))
     for name in ("kind", "relation_kind", "province", "source_type", "source_channel",
                  "lifecycle_stage"):
         value = getattr(f, name)
@@ -152,7 +164,7 @@ def customer_list(*, actor: Actor, filters: CustomerFilters | None = None, sort:
     if sort not in SORTS:
         raise ValidationError({"sort": [f"Choose one of: {', '.join(SORTS)}."]})
     limit = max(1, min(limit or settings.LIST_PAGE_SIZE, 200))
-    qs = _apply_filters(_scoped(actor), filters or CustomerFilters()).only(*LIST_COLUMNS)
+    qs = _apply_filters(_scoped(actor), filters or CustomerFilters(), actor).only(*LIST_COLUMNS)
     page = paginate(qs, SORTS[sort], cursor=cursor, limit=limit,
                     count_limit=settings.LIST_COUNT_LIMIT if count else None)
     policy.mask(actor, page.items)
@@ -164,7 +176,8 @@ def customer_search(*, actor: Actor, term: str, limit: int = 20) -> list[Custome
     term = (term or "").strip()
     if not term:
         return []
-    qs = _scoped(actor).filter(_search_condition(term)).only(*LIST_COLUMNS)
+    qs = _scoped(actor).filter(_search_condition(
+        term, exact_pii=not policy.sees_pii(actor))).only(*LIST_COLUMNS)
     compact = "".join(term.lower().split())
     if compact.isascii() and compact.isalnum() and not phone_search_digits(term):
         rows = list(qs.order_by("name_pinyin", "id")[:limit])
@@ -269,7 +282,20 @@ def customer_timeline(*, actor: Actor, customer_id: int, limit: int = 100,
     if not policy.sees_pii(actor):
         for row in rows:
             row.changes = _mask_changes(row.changes)
+            if row.model in _MASKED_LABELS:
+                row.object_repr = str(_MASKED_LABELS[row.model]())
     return rows
+
+
+def _masked_label(model: type) -> Any:
+    return lambda: model._meta.verbose_name
+
+
+# Child objects whose label (``object_repr``) is personal data: a contact point's value, an
+# address's street, a contact's name and phone. Masked roles see the kind of object instead.
+_MASKED_LABELS = {"customers.contactpoint": _masked_label(ContactPoint),
+                  "customers.address": _masked_label(Address),
+                  "customers.contact": _masked_label(Contact)}
 
 
 _PII_CHANGE_KEYS = {"primary_phone": "phone", "primary_email": "email", "id_number": "id",
@@ -277,12 +303,30 @@ _PII_CHANGE_KEYS = {"primary_phone": "phone", "primary_email": "email", "id_numb
                     "birth_date": "date"}
 
 
+def _point_kind(value: str) -> str:
+    """How to mask a contact point's value when only the value is known."""
+    if "@" in value:
+        return "email"
+    return "phone" if phone_search_digits(value) else "handle"
+
+
 def _mask_changes(changes: dict[str, list[Any]]) -> dict[str, list[Any]]:
     from guanxi.core.access import mask_value
+    from guanxi.customers.models import _CP_MASK
 
+    point_kind = next((v for v in changes.get("kind", []) if v in _CP_MASK), None)
     out = {}
     for key, pair in changes.items():
+        if key == "contact_points":
+            out[key] = [[mask_value(str(x), _point_kind(str(x))) for x in v]
+                        if isinstance(v, list) else v for v in pair]
+            continue
         kind = _PII_CHANGE_KEYS.get(key)
+        if key == "value" and point_kind:
+            kind = _CP_MASK[point_kind]
+        if kind == "date":
+            out[key] = [None if v else v for v in pair]
+            continue
         out[key] = [mask_value(str(v), kind) if (kind and v) else v for v in pair] if kind \
             else pair
     return out
@@ -348,7 +392,7 @@ def customer_export_rows(*, actor: Actor, filters: CustomerFilters | None = None
     """Rows for CSV/XLSX export: within the actor's *export* scope (and view scope), masked,
     streamed in keyset batches."""
     qs = _apply_filters(policy.scope(_scoped(actor), actor, "export"),
-                        filters or CustomerFilters())
+                        filters or CustomerFilters(), actor)
     qs = qs.select_related("owner", "team")
     last = None
     while True:

@@ -271,12 +271,12 @@ def _tags(names: list[str]) -> list[Tag]:
 def customers_reassign(*, actor: Actor, customer_ids: list[int], owner_id: int) -> int:
     """Give customers to another owner (e.g. when a rep leaves). Each row needs ``change``
     with ``owner`` writable; rows are locked in id order; one audit record per customer."""
+    if "owner" not in policy.writable_fields(actor, Customer, "change"):
+        raise PermissionDenied("You may not change owners.")
     try:
         owner = User.objects.get(pk=owner_id, is_active=True)
     except User.DoesNotExist:
         raise ValidationError({"owner": ["No such active user."]}) from None
-    if "owner" not in policy.writable_fields(actor, Customer, "change"):
-        raise PermissionDenied("You may not change owners.")
     count = 0
     with transaction.atomic():
         for cid in sorted(set(customer_ids)):

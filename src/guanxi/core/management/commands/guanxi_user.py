@@ -2,10 +2,9 @@ import getpass
 
 from django.core.management.base import BaseCommand, CommandError
 
-from guanxi.core import services
+from guanxi.core import queries, services
 from guanxi.core.access import Actor
 from guanxi.core.exceptions import ValidationError
-from guanxi.core.models import Role, Team
 
 
 class Command(BaseCommand):
@@ -22,13 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=None, help="prompted for when omitted")
 
     def handle(self, *args, **o):
-        role = Role.objects.filter(code=o["role"]).exclude(code="system").first()
+        role = queries.role_by_code(o["role"])
         if role is None:
             raise CommandError(f"--role: no role {o['role']!r}.")
         team = None
         actor = Actor.system(channel="cli")
         if o["team"]:
-            team = Team.objects.filter(code=o["team"]).first() or services.team_create(
+            team = queries.team_by_code(o["team"]) or services.team_create(
                 actor=actor, code=o["team"], name=o["team_name"] or o["team"])
         password = o["password"] or getpass.getpass("Password: ")
         try:
