@@ -224,6 +224,20 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "guanxi@localhost")
 # Sites allowed to embed the public lead form (/sales/form/) in an <iframe>.
 LEAD_FORM_FRAME_ANCESTORS = env_list("LEAD_FORM_FRAME_ANCESTORS")
 
+# Quotes: a line discount above this fraction needs a manager's approval; validity in days;
+# the company name printed on quotes; a CJK font file for PDFs (empty: look in the usual
+# system places, e.g. Debian's fonts-noto-cjk).
+QUOTE_APPROVAL_DISCOUNT = os.environ.get("QUOTE_APPROVAL_DISCOUNT", "0.15")
+QUOTE_VALIDITY_DAYS = int(os.environ.get("QUOTE_VALIDITY_DAYS", "30"))
+GUANXI_COMPANY_NAME = os.environ.get("GUANXI_COMPANY_NAME", "Guanxi 演示公司")
+GUANXI_PDF_FONT = os.environ.get("GUANXI_PDF_FONT", "")
+
+# Analytics: RFM window, CLV horizon and yearly discount rate, churn-warning horizon.
+ANALYTICS_RFM_WINDOW_DAYS = int(os.environ.get("ANALYTICS_RFM_WINDOW_DAYS", "365"))
+ANALYTICS_CLV_HORIZON_WEEKS = int(os.environ.get("ANALYTICS_CLV_HORIZON_WEEKS", "52"))
+ANALYTICS_DISCOUNT_RATE = float(os.environ.get("ANALYTICS_DISCOUNT_RATE", "0.1"))
+ANALYTICS_CHURN_HORIZON_DAYS = int(os.environ.get("ANALYTICS_CHURN_HORIZON_DAYS", "90"))
+
 # Phone numbers without a country code are read in this region.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")
 # Lists: rows per page (keyset pagination) and the count shown before "N+".

@@ -169,7 +169,7 @@ def refresh(
         rows, fits, summary = _score(frame, as_of, config)
         _progress(job, "write", 3)
         _write(run, as_of, rows, batch_size)
-        run.fits, run.summary, run.n_customers = fits, summary, len(rows)
+        run.fits, run.summary, run.n_customers = _json_safe(fits), _json_safe(summary), len(rows)
         run.status, run.finished_at = ModelRun.Status.DONE, timezone.now()
         run.save(update_fields=["fits", "summary", "n_customers", "status", "finished_at"])
         ModelRun.objects.filter(as_of=as_of).exclude(pk=run.pk).delete()
@@ -242,6 +242,15 @@ def _score(
                     expected_loss=churn * max(value, 0.0),
                     reasons=_reasons(out[int(uniq[code])], p_alive),
                 )
+        churn = _churn(codes, days, amounts, as_of, n)
+        if churn is not None:
+            fits["churn"] = churn.to_dict()
+            for k, code in enumerate(churn.customer):
+                row = out[int(uniq[code])]
+                prob = float(churn.probability[k])
+                row["churn_probability"] = prob
+                row["expected_loss"] = prob * max(row.get("clv") or 0.0, 0.0)
+                row["reasons"] = churn.reasons[k] or row.get("reasons", [])
     _prospects(out)
     rows = [{"customer_id": cid, **vals} for cid, vals in out.items()]
     summary["rfm_classes"] = _count(rows, "rfm_class")
@@ -268,6 +277,20 @@ def _clv(codes, days, amounts, as_of, config, n):
         discount_rate=weekly,
     )
     return s, fit_b, fit_g, clv
+
+
+def _churn(codes, days, amounts, as_of, n):
+    """The learned early-warning model; None (baseline 1 - P(alive) stays) when the history
+    is too short to train and evaluate it."""
+    from guanxi.analytics.engine.churn_model import churn_model
+    from guanxi.analytics.engine.errors import InputError
+
+    horizon = getattr(settings, "ANALYTICS_CHURN_HORIZON_DAYS", 90)
+    try:
+        return churn_model(codes, days, amounts, as_of=as_of, horizon_days=horizon,
+                           n_customers=n)
+    except InputError:
+        return None
 
 
 def _reasons(row: dict[str, Any], p_alive: float) -> list[str]:
@@ -298,6 +321,19 @@ def _prospects(out: dict[int, dict[str, Any]]) -> None:
     )
     for cid in no_orders:
         out[cid]["lifecycle_stage"] = "prospect" if cid in with_opp else "suspect"
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become null (JSON has no such numbers)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return _json_safe(value.item())
+    return value
 
 
 def _count(rows: list[dict[str, Any]], key: str) -> dict[str, int]:

@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from guanxi.core import access
+        from guanxi.core import access, checks  # noqa: F401 (registers the system checks)
 
         access.check_routed_models()
