@@ -19,12 +19,13 @@ venv: $(UV)
 venv-dev: $(UV)
 	$(UV) sync --frozen
 
-# Debian packages the tests need: Chromium for the browser tests, a CJK font so pages render
-# Chinese, the MariaDB client library to build mysqlclient. Installed only when missing.
+# Debian packages the tests need: Chromium for the browser tests, a CJK font so pages and
+# quote PDFs render Chinese, Dovecot for the IMAP tests (a real server on loopback), the
+# MariaDB client library to build mysqlclient. Installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	for p in fonts-noto-cjk libmariadb-dev pkg-config; do \
+	for p in fonts-noto-cjk libmariadb-dev pkg-config dovecot-imapd; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \

@@ -220,6 +220,33 @@ SECURE_CSP = {
 }
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "guanxi@localhost")
+# Outgoing mail (Django's MAILERS): SMTP from SMTP_HOST/SMTP_PORT/SMTP_USER/SMTP_PASSWORD.
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("MAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": os.environ.get("SMTP_HOST", "localhost"),
+            "port": int(os.environ.get("SMTP_PORT", "25")),
+            "username": os.environ.get("SMTP_USER", ""),
+            "password": os.environ.get("SMTP_PASSWORD", ""),
+            "use_tls": env_bool("SMTP_STARTTLS"),
+            "timeout": 10,
+        },
+    }
+}
+INTERACTIONS_MAILER = "default"
+INTERACTIONS_FROM_EMAIL = os.environ.get("INTERACTIONS_FROM_EMAIL", "")
+# Replies are fetched from this mailbox and filed on the customers' timelines (empty: off).
+IMAP_HOST = os.environ.get("IMAP_HOST", "")
+IMAP_PORT = int(os.environ.get("IMAP_PORT", "993"))
+IMAP_USER = os.environ.get("IMAP_USER", "")
+IMAP_PASSWORD = os.environ.get("IMAP_PASSWORD", "")
+IMAP_FOLDER = os.environ.get("IMAP_FOLDER", "INBOX")
+IMAP_SECURITY = os.environ.get("IMAP_SECURITY", "ssl")
+IMAP_TIMEOUT = int(os.environ.get("IMAP_TIMEOUT", "30"))
+MAIL_FETCH_INTERVAL = int(os.environ.get("MAIL_FETCH_INTERVAL", "300"))
+REMINDER_INTERVAL = int(os.environ.get("REMINDER_INTERVAL", "60"))
+SITE_URL = os.environ.get("SITE_URL", "")
 
 # Sites allowed to embed the public lead form (/sales/form/) in an <iframe>.
 LEAD_FORM_FRAME_ANCESTORS = env_list("LEAD_FORM_FRAME_ANCESTORS")

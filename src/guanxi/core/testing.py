@@ -84,6 +84,7 @@ PUBLIC_ROUTES = {
     "healthz": "load-balancer health check, reads no data",
     "set_language": "interface language cookie",
     "lead_web_form": "the public lead form for embedding; it only creates an unowned lead",
+    "ical_feed": "a user's calendar feed; the secret, revocable key in the URL is the credential",
     "api:openapi-json": "OpenAPI document (the API's shape, no data)",
     "api:openapi-view": "interactive API documentation",
     "api:api-root": "always answers 404",
@@ -103,6 +104,8 @@ CHECKS = {
     "signed-in": "any signed-in user",
     "own-view": "any signed-in user, on their own saved views only",
     "admin": "administrators (role flag `is_admin`)",
+    "change-all": "`change` with scope `all` (service desk, administrators)",
+    "approve": "`approve` on the object",
 }
 
 
@@ -256,6 +259,8 @@ def gate_status(who: Who, check: str, ok: int, model: str = CUSTOMER) -> int:
         raise ValueError("an own-view row needs an expect function that knows the owner")
     if check == "admin":
         return ok if role_is_admin(who.role) else 403
+    if check == "change-all":
+        return ok if grant_scope(who.role, "change", model) == "all" else 403
     if check == "reassign":
         allowed = (grant_scope(who.role, "change", model) != "none"
                    and "owner" not in readonly_fields(who.role, model))

@@ -55,8 +55,11 @@ def stages_of(pipeline_id: int) -> list[Stage]:
 
 
 def first_stage(pipeline_id: int) -> Stage:
-    return Stage.objects.filter(pipeline_id=pipeline_id, is_won=False, is_lost=False).order_by(
-        "position").first()
+    stage = Stage.objects.filter(pipeline_id=pipeline_id, is_won=False,
+                                 is_lost=False).order_by("position").first()
+    if stage is None:
+        raise ValidationError({"pipeline": ["No such pipeline, or it has no open stage."]})
+    return stage
 
 
 def _scoped(actor: Actor, action: str = "view") -> QuerySet:
