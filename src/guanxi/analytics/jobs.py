@@ -251,6 +251,7 @@ def _score(
                 row["churn_probability"] = prob
                 row["expected_loss"] = prob * max(row.get("clv") or 0.0, 0.0)
                 row["reasons"] = churn.reasons[k] or row.get("reasons", [])
+    _segments(out, as_of, config)
     _prospects(out)
     rows = [{"customer_id": cid, **vals} for cid, vals in out.items()]
     summary["rfm_classes"] = _count(rows, "rfm_class")
@@ -277,6 +278,86 @@ def _clv(codes, days, amounts, as_of, config, n):
         discount_rate=weekly,
     )
     return s, fit_b, fit_g, clv
+
+
+def _segments(out: dict[int, dict[str, Any]], as_of: dt.date, config: RefreshSettings
+              ) -> None:
+    """Cost to serve in the RFM window's years, profit, CLV class, the value × cost matrix
+    and the relationship portfolio, for customers who bought (engine.segments)."""
+    from django.db.models import Sum as _Sum
+
+    from guanxi.analytics.engine.segments import (
+        clv_classes,
+        customer_matrix,
+        relationship_portfolio,
+    )
+    from guanxi.analytics.models import CostEntry
+
+    first_year = (as_of - dt.timedelta(days=config.rfm_window_days)).year
+    costs = dict(CostEntry.objects.filter(year__gte=first_year, year__lte=as_of.year)
+                 .order_by().values("customer_id").annotate(s=_Sum("amount"))
+                 .values_list("customer_id", "s"))
+    buyers = [cid for cid, v in out.items() if "monetary" in v]
+    if not buyers:
+        return
+    monetary = np.array([out[c]["monetary"] for c in buyers])
+    cost = np.array([float(costs.get(c, 0) or 0) for c in buyers])
+    clv = np.array([out[c].get("clv", np.nan) for c in buyers], dtype=np.float64)
+    profit = monetary - cost
+    loyal = np.array([out[c].get("lifecycle_stage") in ("loyal", "repeat")
+                      and not out[c].get("declining") for c in buyers])
+    klass = clv_classes(monetary, clv, profit)
+    quadrant = customer_matrix(monetary, cost)
+    portfolio = relationship_portfolio(profit, loyal)
+    vk = _vk(out, buyers, as_of, config)
+    for k, c in enumerate(buyers):
+        out[c]["vk"] = vk.get(c)
+        out[c].update(cost_to_serve=float(cost[k]), profit=float(profit[k]),
+                      clv_class=str(klass[k]), matrix=str(quadrant[k]),
+                      portfolio=str(portfolio[k]))
+
+
+def _vk(out: dict[int, dict[str, Any]], buyers: list[int], as_of: dt.date,
+        config: RefreshSettings) -> dict[int, float]:
+    """VK = sum_t (Q_t - C_t) / (1 + i)^t over the years of each relationship, t = 0 in the
+    year of the first order (DOMAIN.md section 4): yearly order value less the cost to serve
+    posted for that year."""
+    from django.db.models import Sum as _Sum
+
+    from guanxi.analytics.engine.clv import discounted_value
+    from guanxi.analytics.models import CostEntry
+
+    spend = _yearly_spend()
+    costs: dict[tuple[int, int], float] = {
+        (r["customer_id"], r["year"]): float(r["s"]) for r in CostEntry.objects.filter(
+            year__lte=as_of.year).order_by().values("customer_id", "year").annotate(
+            s=_Sum("amount"))}
+    firsts: dict[int, int] = {}
+    for (cid, year) in spend:
+        firsts[cid] = min(year, firsts.get(cid, year))
+    width = max((as_of.year - y for y in firsts.values()), default=0) + 1
+    q = np.zeros((len(buyers), width))
+    c = np.zeros((len(buyers), width))
+    for k, cid in enumerate(buyers):
+        start = firsts.get(cid, as_of.year)
+        for t in range(as_of.year - start + 1):
+            q[k, t] = spend.get((cid, start + t), 0.0)
+            c[k, t] = costs.get((cid, start + t), 0.0)
+    values = np.atleast_1d(discounted_value(q, c, discount_rate=config.discount_rate))
+    return {cid: float(values[k]) for k, cid in enumerate(buyers)}
+
+
+def _yearly_spend() -> dict[tuple[int, int], float]:
+    import zoneinfo as _zi
+
+    from django.db.models import Sum as _Sum
+    from django.db.models.functions import ExtractYear
+
+    tz = _zi.ZoneInfo(settings.TIME_ZONE)
+    rows = (Order.objects.exclude(status="cancelled")
+            .annotate(y=ExtractYear("ordered_at", tzinfo=tz)).order_by()
+            .values("customer_id", "y").annotate(s=_Sum("total_cny")))
+    return {(r["customer_id"], r["y"]): float(r["s"]) for r in rows}
 
 
 def _churn(codes, days, amounts, as_of, n):
@@ -344,6 +425,13 @@ def _count(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
     return counts
 
 
+def _num(value: float | None) -> float | None:
+    """A finite float or None (NaN cannot be stored in every database)."""
+    if value is None or not np.isfinite(value):
+        return None
+    return float(value)
+
+
 def _money(value: float | None) -> Decimal | None:
     if value is None or not np.isfinite(value):
         return None
@@ -372,12 +460,17 @@ def _write(run: ModelRun, as_of: dt.date, rows: list[dict[str, Any]], batch_size
                         value_tier=r.get("value_tier", ""),
                         lifecycle_stage=r.get("lifecycle_stage", ""),
                         declining=r.get("declining", False),
-                        p_alive=r.get("p_alive"),
-                        expected_purchases=r.get("expected_purchases"),
+                        p_alive=_num(r.get("p_alive")),
+                        expected_purchases=_num(r.get("expected_purchases")),
                         expected_spend=_money(r.get("expected_spend")),
                         clv=_money(r.get("clv")),
-                        churn_probability=r.get("churn_probability"),
+                        churn_probability=_num(r.get("churn_probability")),
                         expected_loss=_money(r.get("expected_loss")),
+                        vk=_money(r.get("vk")),
+                        cost_to_serve=_money(r.get("cost_to_serve", 0.0)) or Decimal("0"),
+                        profit=_money(r.get("profit", 0.0)) or Decimal("0"),
+                        clv_class=r.get("clv_class", ""), matrix=r.get("matrix", ""),
+                        portfolio=r.get("portfolio", ""),
                         reasons=r.get("reasons", []),
                     )
                     for r in chunk

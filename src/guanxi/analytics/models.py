@@ -75,6 +75,14 @@ class ScoreSnapshot(models.Model):
     churn_probability = models.FloatField(_("churn probability"), null=True)
     expected_loss = models.DecimalField(_("expected loss"), null=True, **MONEY)
     reasons = models.JSONField(default=list, blank=True)
+    vk = models.DecimalField(_("discounted relationship value (VK)"), null=True, **MONEY)
+    cost_to_serve = models.DecimalField(_("cost to serve"), default=0, **MONEY)
+    profit = models.DecimalField(_("profit after cost to serve"), default=0, **MONEY)
+    clv_class = models.CharField(_("CLV class"), max_length=12, blank=True, default="")
+    matrix = models.CharField(_("value × cost quadrant"), max_length=3, blank=True,
+                              default="")
+    portfolio = models.CharField(_("relationship portfolio"), max_length=12, blank=True,
+                                 default="")
 
     class Meta:
         ordering = ["-as_of", "customer"]

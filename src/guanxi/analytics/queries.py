@@ -50,6 +50,9 @@ class Overview:
     pareto: list[tuple[float, float]]
     n: int
     at_risk: list[ScoreSnapshot]
+    clv_classes: list[dict]
+    matrix: list[dict]
+    portfolio: list[dict]
 
 
 def overview(*, actor: Actor, as_of: dt.date | None = None) -> Overview | None:
@@ -82,7 +85,12 @@ def overview(*, actor: Actor, as_of: dt.date | None = None) -> Overview | None:
     )
     pareto = _pareto(monetary)
     clvs = [float(c) for c in qs.exclude(clv=None).values_list("clv", flat=True)]
+    groups = {key: list(qs.exclude(**{key: ""}).order_by().values(key).annotate(
+        n=Count("id"), value=Sum("monetary"), profit=Sum("profit")))
+        for key in ("clv_class", "matrix", "portfolio")}
     return Overview(
+        clv_classes=groups["clv_class"], matrix=groups["matrix"],
+        portfolio=groups["portfolio"],
         run=run,
         classes=classes,
         tiers=tiers,
@@ -145,12 +153,19 @@ def migration(*, actor: Actor, start: dt.date, end: dt.date) -> list[dict]:
     return [{"from": a, "to": b, "n": n} for (a, b), n in sorted(flows.items())]
 
 
+SEGMENT_FIELDS = ("rfm_class", "value_tier", "abc_class", "lifecycle_stage", "clv_class",
+                  "matrix", "portfolio")
+
+
 @dataclass
 class SegmentFilter:
     rfm_class: str = ""
     value_tier: str = ""
     abc_class: str = ""
     lifecycle_stage: str = ""
+    clv_class: str = ""
+    matrix: str = ""
+    portfolio: str = ""
     at_risk: bool = False
 
 
@@ -167,7 +182,7 @@ def segment(
     if run is None:
         return Page(items=[], next_cursor=None, count=0)
     qs = _snapshots(actor, run.as_of).select_related("customer")
-    for name in ("rfm_class", "value_tier", "abc_class", "lifecycle_stage"):
+    for name in SEGMENT_FIELDS:
         if getattr(f, name):
             qs = qs.filter(**{name: getattr(f, name)})
     sort = Sort("id", False)
@@ -194,7 +209,7 @@ def segment_rows(*, actor: Actor, f: SegmentFilter):
         "id"
     )
     qs = ScoreSnapshot.objects.filter(as_of=run.as_of, customer_id__in=export_ids)
-    for name in ("rfm_class", "value_tier", "abc_class", "lifecycle_stage"):
+    for name in SEGMENT_FIELDS:
         if getattr(f, name):
             qs = qs.filter(**{name: getattr(f, name)})
     last = 0

@@ -18,9 +18,11 @@ from guanxi.core.models import JobRun
 REFRESH_ROLES = {"admin", "analyst", "manager", "system"}
 
 
-def refresh_start(*, actor: Actor, as_of: dt.date | None = None) -> JobRun:
-    """Queue a refresh of every customer's scores (analysts, managers, administrators and the
-    scheduler). Returns the JobRun whose progress the page shows."""
+def refresh_start(*, actor: Actor, as_of: dt.date | None = None, enqueue: bool = True
+                  ) -> JobRun:
+    """Start a refresh of every customer's scores (analysts, managers, administrators and the
+    scheduler): queued for the worker, or left to the caller to run (``enqueue=False``).
+    Returns the JobRun whose progress the page shows."""
     role = actor.user.role
     if not role or role.code not in REFRESH_ROLES:
         raise PermissionDenied("Only analysts, managers and administrators refresh scores.")
@@ -32,7 +34,8 @@ def refresh_start(*, actor: Actor, as_of: dt.date | None = None) -> JobRun:
             kind="analytics.refresh", actor=actor.user, params={"as_of": as_of.isoformat()}, total=5
         )
         audit.record(actor, job, "create", {}, {"kind": job.kind, "as_of": as_of.isoformat()})
-        transaction.on_commit(lambda: refresh_scores.enqueue(job.pk))
+        if enqueue:
+            transaction.on_commit(lambda: refresh_scores.enqueue(job.pk))
     return job
 
 

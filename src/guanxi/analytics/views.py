@@ -16,6 +16,8 @@ from django.views.decorators.http import require_POST
 from guanxi.analytics import queries, services
 from guanxi.analytics.engine.abc import VALUE_TIERS
 from guanxi.analytics.engine.rfm import RFM_CLASSES
+from guanxi.analytics.engine.segments import CLV_CLASSES, MATRIX, PORTFOLIO
+from guanxi.analytics.models import CostKind
 from guanxi.core.access import policy
 from guanxi.core.web import page, web_actor
 from guanxi.customers.models import Customer, LifecycleStage
@@ -35,6 +37,11 @@ def tier_label(code: str) -> str:
     if t is None:
         return code
     return t.label_zh if (get_language() or "").startswith("zh") else t.label_en
+
+
+def pair_label(table: dict, code: str) -> str:
+    zh, en = table.get(code, (code, code))
+    return zh if (get_language() or "").startswith("zh") else en
 
 
 def _playbook(code: str) -> str:
@@ -81,6 +88,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "runs": runs,
                 "migration": migration,
                 "cohorts": cohorts,
+                "groups": [
+                    (title, [{**r, "label": pair_label(table, r[key]),
+                              "url": f"{seg}?{key}={r[key]}"} for r in rows])
+                    for title, key, table, rows in (
+                        (_("CLV classes"), "clv_class", CLV_CLASSES, ov.clv_classes),
+                        (_("Customer matrix: value × cost"), "matrix", MATRIX, ov.matrix),
+                        (_("Relationship portfolio: profit × loyalty"), "portfolio",
+                         PORTFOLIO, ov.portfolio))
+                ],
                 "charts": {
                     "classes": {
                         "codes": [r["rfm_class"] for r in ov.classes],
@@ -124,6 +140,9 @@ def _filter(request: HttpRequest) -> queries.SegmentFilter:
         value_tier=g.get("value_tier", "")[:10],
         abc_class=g.get("abc_class", "")[:1],
         lifecycle_stage=g.get("lifecycle_stage", "")[:12],
+        clv_class=g.get("clv_class", "")[:12],
+        matrix=g.get("matrix", "")[:3],
+        portfolio=g.get("portfolio", "")[:12],
         at_risk=bool(g.get("at_risk")),
     )
 
@@ -144,6 +163,12 @@ def segment(request: HttpRequest) -> HttpResponse:
         if f.abc_class
         else dict(LifecycleStage.choices).get(f.lifecycle_stage, "")
         if f.lifecycle_stage
+        else pair_label(CLV_CLASSES, f.clv_class)
+        if f.clv_class
+        else pair_label(MATRIX, f.matrix)
+        if f.matrix
+        else pair_label(PORTFOLIO, f.portfolio)
+        if f.portfolio
         else _("At risk")
         if f.at_risk
         else _("All scored customers")
@@ -250,18 +275,52 @@ def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 def scores_panel(actor, customer) -> dict | None:
-    """The customer page's card: latest scores, how they were computed, and their history."""
+    """The customer page's card: latest scores, how they were computed, their history, and
+    the cost-to-serve ledger."""
     history = queries.customer_scores(actor=actor, customer_id=customer.pk, limit=12)
-    if not history:
+    costs = queries.customer_costs(actor=actor, customer_id=customer.pk)
+    can_cost = policy.allows(actor, "change", customer)
+    if not history and not costs and not can_cost:
         return None
-    latest = history[0]
-    return {"s": latest, "history": history, "class_label": class_label(latest.rfm_class),
+    latest = history[0] if history else None
+    if latest is None:
+        return {"s": None, "costs": costs, "can_cost": can_cost, "customer_id": customer.pk,
+                "cost_kinds": CostKind.choices}
+    return {"costs": costs, "can_cost": can_cost, "customer_id": customer.pk,
+            "cost_kinds": CostKind.choices,
+            "clv_class_label": pair_label(CLV_CLASSES, latest.clv_class),
+            "portfolio_label": pair_label(PORTFOLIO, latest.portfolio),
+            "matrix_label": pair_label(MATRIX, latest.matrix),
+            "s": latest, "history": history, "class_label": class_label(latest.rfm_class),
             "tier_label": tier_label(latest.value_tier), "playbook": _playbook(latest.rfm_class),
             "run": latest.run,
             "segment_url": reverse("analytics_segment") + f"?rfm_class={latest.rfm_class}"}
 
 
+@page
+@require_POST
+def add_cost(request: HttpRequest, customer_id: int) -> HttpResponse:
+    from decimal import Decimal, InvalidOperation
+
+    from guanxi.core.exceptions import ValidationError
+
+    try:
+        amount = Decimal(request.POST.get("amount", ""))
+        year = int(request.POST.get("year", "0"))
+        services.cost_add(actor=web_actor(request), customer_id=customer_id, year=year,
+                          kind=request.POST.get("kind", ""), amount=amount,
+                          note=request.POST.get("note", ""))
+        messages.success(request, _("Cost recorded."))
+    except (InvalidOperation, ValueError):
+        messages.error(request, _("Give the year and the amount as numbers."))
+    except ValidationError as exc:
+        messages.error(request, "; ".join(f"{k}: {' '.join(v)}"
+                                          for k, v in exc.message_dict.items()))
+    return redirect("customer_detail", customer_id=customer_id)
+
+
 urlpatterns = [
+    path("costs/<int:customer_id>/", add_cost, name="analytics_add_cost"),
     path("", dashboard, name="analytics_dashboard"),
     path("segment/", segment, name="analytics_segment"),
     path("segment.csv", segment_export, name="analytics_segment_export"),

@@ -86,3 +86,28 @@ def test_customer_page_explains_the_scores(client, users, scored):
     body = client.get(f"/customers/{snap.customer_id}/").content.decode()
     assert 'id="scores"' in body and f"R {snap.r_score}" in body
     assert f"Last purchase {snap.recency_days} days ago" in body
+
+
+def test_cost_to_serve_feeds_profit_vk_and_matrix(client, users, scored):
+    cid = scored[1]
+    client.force_login(users["sales1"])
+    r = client.post(f"/analytics/costs/{cid}/", {"year": AS_OF.year, "kind": "maintenance",
+                                                 "amount": "12.50", "note": "上门拜访"})
+    assert r.status_code == 302
+    assert "上门拜访" in client.get(f"/customers/{cid}/").content.decode()
+    client.force_login(users["sales2"])
+    assert client.post(f"/analytics/costs/{cid}/", {"year": 2026, "kind": "maintenance",
+                                                    "amount": "1"}).status_code == 404
+    jobs.refresh(as_of=AS_OF)
+    s = ScoreSnapshot.objects.get(customer_id=cid, as_of=AS_OF)
+    assert s.cost_to_serve == 12.5 and s.profit == s.monetary - s.cost_to_serve
+    assert s.matrix in {"I", "II", "III", "IV"} and s.clv_class and s.portfolio
+    assert s.vk is not None
+
+
+def test_nightly_command(shop, capsys):  # noqa: F811
+    from django.core.management import call_command
+
+    call_command("guanxi_refresh", as_of=AS_OF.isoformat())
+    assert "Scores refreshed" in capsys.readouterr().out
+    assert ScoreSnapshot.objects.filter(as_of=AS_OF).count() == 65
