@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -44,9 +44,18 @@ def pair_label(table: dict, code: str) -> str:
     return zh if (get_language() or "").startswith("zh") else en
 
 
+# The engine's default playbooks (English), marked for translation here.
+_PLAYBOOKS = [
+    gettext_noop("keep: priority service"), gettext_noop("raise frequency: cross-sell"),
+    gettext_noop("re-engage now: personal contact"), gettext_noop("win back: call, special offer"),
+    gettext_noop("raise spend: up-sell, bundles"), gettext_noop("nurture by tech-touch"),
+    gettext_noop("low-cost reminders"), gettext_noop("automated win-back, or let go"),
+]
+
+
 def _playbook(code: str) -> str:
     cls = next((c for c in RFM_CLASSES if c.code == code), None)
-    return cls.playbook if cls else ""
+    return _(cls.playbook) if cls else ""
 
 
 @page
@@ -83,7 +92,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                         "label": tier_label(r["value_tier"]),
                         "url": f"{seg}?value_tier={r['value_tier']}",
                     }
-                    for r in ov.tiers
+                    for r in sorted(ov.tiers, key=lambda r: [t.code for t in VALUE_TIERS].index(
+                        r["value_tier"]))
                 ],
                 "runs": runs,
                 "migration": migration,
