@@ -30,7 +30,8 @@ class Command(BaseCommand):
         # Each later app adds its demo data in order; each loader is idempotent.
         from importlib import import_module
 
-        for module in ("guanxi.sales.demo", "guanxi.interactions.demo", "guanxi.analytics.demo"):
+        for module in ("guanxi.sales.demo", "guanxi.sales.demo_pipeline",
+                       "guanxi.interactions.demo", "guanxi.analytics.demo"):
             try:
                 loader = import_module(module)
             except ModuleNotFoundError:
