@@ -9,6 +9,13 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+# Real SMTP (aiosmtpd) and IMAP (Dovecot) servers on loopback, shared with the mail tests.
+from guanxi.interactions.tests.conftest import (  # noqa: E402,F401
+    dovecot,
+    imap_server,
+    smtp_server,
+)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("GUANXI_TEST_ARTIFACTS", "test-results"))
 

@@ -209,11 +209,11 @@ def lead_convert(*, actor: Actor, lead_id: int, version: int,
                 evidence=lead.consent_evidence, at=lead.created_at)
         opp = None
         if opportunity is not None:
+            label = lead.campaign or lead.source
             opp = opp_services.opportunity_create(actor=actor, data={
-                "name": opportunity.get("name") or f"{customer.name} — {lead.campaign or
-                                                                         lead.source}",
-                "customer": customer.pk, **{k: v for k, v in opportunity.items()
-                                            if k != "name"}})
+                "name": opportunity.get("name") or f"{customer.name} — {label}",
+                "customer": customer.pk, "owner": customer.owner_id,
+                **{k: v for k, v in opportunity.items() if k != "name"}})
         Lead.objects.filter(pk=lead.pk).update(
             status=LeadStatus.CONVERTED, customer_id=customer.pk,
             opportunity_id=opp.pk if opp else None, version=F("version") + 1,
