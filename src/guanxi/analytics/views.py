@@ -22,6 +22,8 @@ from guanxi.core.access import policy
 from guanxi.core.web import page, web_actor
 from guanxi.customers.models import Customer, LifecycleStage
 
+_CLASS_ORDER = {c.code: i for i, c in enumerate(RFM_CLASSES)}
+_TIER_ORDER = {t.code: i for i, t in enumerate(VALUE_TIERS)}
 STAGE_ORDER = ["suspect", "prospect", "first_time", "repeat", "loyal", "lost"]
 
 
@@ -83,7 +85,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     }
                     for r in sorted(
                         ov.classes,
-                        key=lambda r: [c.code for c in RFM_CLASSES].index(r["rfm_class"]),
+                        key=lambda r: _CLASS_ORDER.get(r["rfm_class"], len(_CLASS_ORDER)),
                     )
                 ],
                 "tiers": [
@@ -92,8 +94,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                         "label": tier_label(r["value_tier"]),
                         "url": f"{seg}?value_tier={r['value_tier']}",
                     }
-                    for r in sorted(ov.tiers, key=lambda r: [t.code for t in VALUE_TIERS].index(
-                        r["value_tier"]))
+                    for r in sorted(ov.tiers, key=lambda r: _TIER_ORDER.get(r["value_tier"], len(_TIER_ORDER)))
                 ],
                 "runs": runs,
                 "migration": migration,

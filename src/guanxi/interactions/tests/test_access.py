@@ -156,6 +156,9 @@ API_ROUTES = [
 ]
 
 ROUTES = testing.register("interactions", PAGE_ROUTES + API_ROUTES)
+testing.covered_by_test("interactions", ["unfiled_mail", "unfiled_file", "unfiled_discard",
+                                         "mail_fetch"],
+                        "test_unfiled_mail_needs_change_on_every_customer")
 
 
 # The world -------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ def move(request: HttpRequest, opportunity_id: int) -> HttpResponse:
         return JsonResponse(body, status=status)
     if status == 404:
         raise NotFound("opportunity not found")
+    if status == 403:
+        raise PermissionDenied(body["error"])
     if body["ok"]:
         messages.success(request, _("Opportunity moved."))
     else:
