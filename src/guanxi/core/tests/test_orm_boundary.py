@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2]  # src/guanxi
 MANAGERS = {"objects", "_default_manager", "_base_manager"}
 # core/audit.py is the one audit writer every service calls inside its transaction;
 # analytics/jobs.py holds the analytics aggregation SQL (STYLE.md section 6).
-ALLOWED_FILES = {"queries.py", "services.py", "models.py", "roles.py", "demo.py",
+ALLOWED_FILES = {"queries.py", "services.py", "models.py", "roles.py", "reference.py", "demo.py",
                  "conftest.py", "testing.py", "audit.py", "jobs.py"}
 ALLOWED_DIRS = {"queries", "services", "migrations", "tests"}
 

@@ -15,7 +15,9 @@ class Command(BaseCommand):
         from guanxi.customers import services
         from guanxi.customers.demo import customer_records
         from guanxi.customers.queries import demo_customer_count
+        from guanxi.sales.reference import ensure as ensure_sales_reference
 
+        ensure_sales_reference()  # a fresh database has it from its migration
         users = ensure_users()
         existing = demo_customer_count()
         if existing == 0 and customers > 0:
