@@ -3,10 +3,12 @@
 1. One GROUP BY over orders (net of returns, cancelled orders excluded) gives each customer's
    spend per purchase day (local calendar); on PostgreSQL it streams with COPY.
 2. The engine (no Django) computes RFM, ABC, value tiers, lifecycle stages and decline, the
-   BG/NBD and Gamma-Gamma fits, P(alive), CLV, churn probability and expected loss.
-3. Snapshots are bulk-written for the as-of date (a rerun for the same date replaces them, so a
+   BG/NBD and Gamma-Gamma fits, P(alive), CLV, churn probability and expected loss. Results
+   are kept as numpy columns indexed by the customer's position (customers ordered by id).
+3. Snapshots are written for the as-of date (a rerun for the same date replaces them, so a
    crashed run is simply run again: no duplicates, no gaps), and each customer's lifecycle
-   stage is updated.
+   stage is updated. On PostgreSQL both go through COPY (the stages into a temporary table
+   joined by one UPDATE); other databases use bulk_create and batched UPDATEs.
 Progress goes to a ``core.JobRun``; the fitted parameters go as JSON into ``ModelRun``.
 """
 
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -24,24 +27,33 @@ import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, ExtractYear, TruncDate
 from django.utils import timezone
+from numpy.typing import NDArray
 
 from guanxi.analytics import engine
 from guanxi.analytics.engine.abc import abc_analysis, value_tiers
 from guanxi.analytics.engine.bgnbd import fit_bgnbd
-from guanxi.analytics.engine.clv import bgnbd_gamma_gamma_clv
+from guanxi.analytics.engine.clv import bgnbd_gamma_gamma_clv, discounted_value
 from guanxi.analytics.engine.gammagamma import fit_gamma_gamma
 from guanxi.analytics.engine.lifecycle import STAGES, lifecycle_stages
 from guanxi.analytics.engine.rfm import RFM_CLASSES, rfm_analysis
+from guanxi.analytics.engine.segments import (
+    clv_classes,
+    customer_matrix,
+    relationship_portfolio,
+)
 from guanxi.analytics.engine.summary import clv_summary
 from guanxi.analytics.engine.version import ENGINE_VERSION
-from guanxi.analytics.models import ModelRun, ScoreSnapshot
+from guanxi.analytics.models import CostEntry, ModelRun, ScoreSnapshot
 from guanxi.core.models import JobRun
 from guanxi.customers.models import Customer
 from guanxi.sales.models import Opportunity, Order, OrderReturn
 
 _ = engine
+
+#: Rows per COPY chunk (CSV rendered by polars, then streamed to the server).
+COPY_CHUNK = 200_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,39 @@ class RefreshSettings:
             horizon_weeks=getattr(settings, "ANALYTICS_CLV_HORIZON_WEEKS", 52),
             discount_rate=getattr(settings, "ANALYTICS_DISCOUNT_RATE", 0.1),
         )
+
+
+def _query_frame(qs, schema: dict[str, Any]) -> pl.DataFrame:
+    """The rows of a ``values_list`` query as a DataFrame with ``schema`` (column name to
+    polars type, in the query's column order); streamed with COPY on PostgreSQL."""
+    names = list(schema)
+    if connection.vendor == "postgresql":
+        sql, params = qs.query.sql_with_params()
+        buf = io.BytesIO()
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT CSV)", params) as copy:
+                for chunk in copy:
+                    buf.write(chunk)
+        if buf.getbuffer().nbytes == 0:
+            return pl.DataFrame(schema=schema)
+        buf.seek(0)
+        return pl.read_csv(buf, has_header=False, new_columns=names, schema_overrides=schema)
+    rows = list(qs.iterator(chunk_size=20000))
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    cols = list(zip(*rows, strict=True))
+    data: dict[str, Any] = {}
+    for name, values in zip(names, cols, strict=True):
+        kind = schema[name]
+        if kind == pl.Date:
+            data[name] = [
+                v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in values
+            ]
+        elif kind == pl.Float64:
+            data[name] = np.asarray([float(v) for v in values], dtype=np.float64)
+        else:
+            data[name] = np.asarray(values, dtype=np.int64)
+    return pl.DataFrame(data, schema=schema)
 
 
 def transactions_frame(*, until: dt.date) -> pl.DataFrame:
@@ -92,40 +137,8 @@ def transactions_frame(*, until: dt.date) -> pl.DataFrame:
         .filter(amount__gt=0)
         .values_list("customer_id", "day", "amount")
     )
-    if connection.vendor == "postgresql":
-        sql, params = qs.query.sql_with_params()
-        buf = io.BytesIO()
-        with connection.cursor() as cursor:
-            raw = cursor.cursor
-            with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT CSV)", params) as copy:
-                for chunk in copy:
-                    buf.write(chunk)
-        buf.seek(0)
-        if buf.getbuffer().nbytes == 0:
-            return _empty()
-        return pl.read_csv(
-            buf,
-            has_header=False,
-            new_columns=["customer_id", "day", "amount"],
-            schema_overrides={"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64},
-        )
-    rows = list(qs.iterator(chunk_size=20000))
-    if not rows:
-        return _empty()
-    ids, days, amounts = zip(*rows, strict=True)
-    return pl.DataFrame(
-        {
-            "customer_id": np.asarray(ids, dtype=np.int64),
-            "day": [d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d)) for d in days],
-            "amount": np.asarray(amounts, dtype=np.float64),
-        }
-    )
-
-
-def _empty() -> pl.DataFrame:
-    return pl.DataFrame(
-        {"customer_id": [], "day": [], "amount": []},
-        schema={"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64},
+    return _query_frame(
+        qs, {"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64}
     )
 
 
@@ -138,6 +151,69 @@ def _progress(job: JobRun | None, step: str, done: int, total: int = 5) -> None:
             status=JobRun.Status.RUNNING,
             updated_at=timezone.now(),
         )
+
+
+@dataclass
+class Scores:
+    """Every customer's results as columns, one entry per customer in id order. Missing
+    values are NaN (floats) or flagged by ``has_rfm`` / ``has_clv`` (integers)."""
+
+    ids: NDArray[np.int64]
+    has_rfm: NDArray[np.bool_] = field(init=False)
+    recency_days: NDArray[np.int64] = field(init=False)
+    frequency: NDArray[np.int64] = field(init=False)
+    monetary: NDArray[np.float64] = field(init=False)
+    r_score: NDArray[np.int64] = field(init=False)
+    f_score: NDArray[np.int64] = field(init=False)
+    m_score: NDArray[np.int64] = field(init=False)
+    rfm_class: NDArray[np.str_] = field(init=False)
+    abc_class: NDArray[np.str_] = field(init=False)
+    value_tier: NDArray[np.str_] = field(init=False)
+    lifecycle_stage: NDArray[np.str_] = field(init=False)
+    declining: NDArray[np.bool_] = field(init=False)
+    has_clv: NDArray[np.bool_] = field(init=False)
+    p_alive: NDArray[np.float64] = field(init=False)
+    expected_purchases: NDArray[np.float64] = field(init=False)
+    expected_spend: NDArray[np.float64] = field(init=False)
+    clv: NDArray[np.float64] = field(init=False)
+    churn_probability: NDArray[np.float64] = field(init=False)
+    expected_loss: NDArray[np.float64] = field(init=False)
+    vk: NDArray[np.float64] = field(init=False)
+    cost_to_serve: NDArray[np.float64] = field(init=False)
+    profit: NDArray[np.float64] = field(init=False)
+    clv_class: NDArray[np.str_] = field(init=False)
+    matrix: NDArray[np.str_] = field(init=False)
+    portfolio: NDArray[np.str_] = field(init=False)
+    reasons: pl.Series = field(init=False)  # JSON text per customer
+
+    def __post_init__(self) -> None:
+        n = len(self.ids)
+        nan = np.full(n, np.nan)
+        self.has_rfm = np.zeros(n, dtype=bool)
+        self.recency_days = np.zeros(n, dtype=np.int64)
+        self.frequency = np.zeros(n, dtype=np.int64)
+        self.monetary = np.zeros(n)
+        self.r_score = np.full(n, 5, dtype=np.int64)  # 5: no low-score reason without RFM
+        self.f_score = np.full(n, 5, dtype=np.int64)
+        self.m_score = np.zeros(n, dtype=np.int64)
+        self.rfm_class = np.full(n, "", dtype="<U30")
+        self.abc_class = np.full(n, "", dtype="<U1")
+        self.value_tier = np.full(n, "", dtype="<U10")
+        self.lifecycle_stage = np.full(n, "", dtype="<U12")
+        self.declining = np.zeros(n, dtype=bool)
+        self.has_clv = np.zeros(n, dtype=bool)
+        for name in ("p_alive", "expected_purchases", "expected_spend", "clv",
+                     "churn_probability", "expected_loss", "vk"):
+            setattr(self, name, nan.copy())
+        self.cost_to_serve = np.zeros(n)
+        self.profit = np.zeros(n)
+        self.clv_class = np.full(n, "", dtype="<U12")
+        self.matrix = np.full(n, "", dtype="<U3")
+        self.portfolio = np.full(n, "", dtype="<U12")
+        self.reasons = pl.repeat("[]", n, dtype=pl.String, eager=True).alias("reasons")
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def refresh(
@@ -166,10 +242,11 @@ def refresh(
         _progress(job, "aggregate", 0)
         frame = transactions_frame(until=as_of)
         _progress(job, "score", 1)
-        rows, fits, summary = _score(frame, as_of, config)
+        scores, fits, summary = _score(frame, as_of, config)
+        del frame
         _progress(job, "write", 3)
-        _write(run, as_of, rows, batch_size)
-        run.fits, run.summary, run.n_customers = _json_safe(fits), _json_safe(summary), len(rows)
+        _write(run, as_of, scores, batch_size)
+        run.fits, run.summary, run.n_customers = _json_safe(fits), _json_safe(summary), len(scores)
         run.status, run.finished_at = ModelRun.Status.DONE, timezone.now()
         run.save(update_fields=["fits", "summary", "n_customers", "status", "finished_at"])
         ModelRun.objects.filter(as_of=as_of).exclude(pk=run.pk).delete()
@@ -182,81 +259,89 @@ def refresh(
     return run
 
 
+def _customer_ids() -> NDArray[np.int64]:
+    qs = Customer.objects.order_by("id").values_list("id")
+    return _query_frame(qs, {"id": pl.Int64})["id"].to_numpy().astype(np.int64)
+
+
 def _score(
     frame: pl.DataFrame, as_of: dt.date, config: RefreshSettings
-) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
-    ids_all = np.asarray(
-        Customer.objects.order_by("id").values_list("id", flat=True), dtype=np.int64
-    )
-    out: dict[int, dict[str, Any]] = {int(i): {} for i in ids_all}
+) -> tuple[Scores, dict[str, Any], dict[str, Any]]:
+    out = Scores(_customer_ids())
     fits: dict[str, Any] = {}
-    summary: dict[str, Any] = {"customers": len(ids_all), "buyers": 0}
+    summary: dict[str, Any] = {"customers": len(out), "buyers": 0}
     if frame.height:
         cust_ids = frame["customer_id"].to_numpy()
         uniq, codes = np.unique(cust_ids, return_inverse=True)
+        del cust_ids
         days = frame["day"].cast(pl.Int32).to_numpy().astype(np.int32)  # days since 1970
         amounts = frame["amount"].to_numpy()
         n = len(uniq)
         summary["buyers"] = int(n)
+        # Position of each buyer code among all customers (every buyer is a customer).
+        pos = np.searchsorted(out.ids, uniq)
         rfm = rfm_analysis(
             codes, days, amounts, as_of=as_of, window_days=config.rfm_window_days, n_customers=n
         )
         m = rfm.monetary
         abc = abc_analysis(m, cuts=config.abc_cuts)
         tiers = value_tiers(m, cuts=config.tier_cuts)
-        abc_labels, tier_codes = abc.labels(), tiers.codes()
-        for k, code in enumerate(rfm.customer):
-            cid = int(uniq[code])
-            out[cid].update(
-                recency_days=int(rfm.recency_days[k]),
-                frequency=int(rfm.frequency[k]),
-                monetary=float(m[k]),
-                r_score=int(rfm.r_score[k]),
-                f_score=int(rfm.f_score[k]),
-                m_score=int(rfm.m_score[k]),
-                rfm_class=RFM_CLASSES[int(rfm.class_index[k])].code,
-                abc_class=str(abc_labels[k]),
-                value_tier=str(tier_codes[k]),
-            )
+        p = pos[rfm.customer]
+        out.has_rfm[p] = True
+        out.recency_days[p] = rfm.recency_days
+        out.frequency[p] = rfm.frequency
+        out.monetary[p] = m
+        out.r_score[p] = rfm.r_score
+        out.f_score[p] = rfm.f_score
+        out.m_score[p] = rfm.m_score
+        class_codes = np.array([c.code for c in RFM_CLASSES])
+        out.rfm_class[p] = class_codes[np.asarray(rfm.class_index, dtype=np.int64)]
+        out.abc_class[p] = abc.labels()
+        out.value_tier[p] = tiers.codes()
         summary["rfm_means"] = {"r": rfm.r_mean, "f": rfm.f_mean, "m": rfm.m_mean}
         life = lifecycle_stages(codes, days, amounts, as_of=as_of, n_customers=n)
-        stage_codes = life.stage_codes()
-        for k, code in enumerate(life.customer):
-            out[int(uniq[code])].update(
-                lifecycle_stage=str(stage_codes[k]), declining=bool(life.declining[k])
-            )
+        p = pos[life.customer]
+        out.lifecycle_stage[p] = life.stage_codes()
+        out.declining[p] = life.declining
         clv_part = _clv(codes, days, amounts, as_of, config, n)
         if clv_part is not None:
             s, fit_b, fit_g, clv = clv_part
             fits = {"bgnbd": fit_b.to_dict(), "gamma_gamma": fit_g.to_dict() if fit_g else None}
-            for k, code in enumerate(s.customer):
-                p_alive = float(clv.p_alive[k])
-                value = float(clv.clv[k])
-                churn = 1.0 - p_alive
-                out[int(uniq[code])].update(
-                    p_alive=p_alive,
-                    expected_purchases=float(clv.expected_purchases[k]),
-                    expected_spend=float(clv.expected_spend[k]),
-                    clv=value,
-                    churn_probability=churn,
-                    expected_loss=churn * max(value, 0.0),
-                    reasons=_reasons(out[int(uniq[code])], p_alive),
-                )
-        churn = _churn(codes, days, amounts, as_of, n)
-        if churn is not None:
-            fits["churn"] = churn.to_dict()
-            for k, code in enumerate(churn.customer):
-                row = out[int(uniq[code])]
-                prob = float(churn.probability[k])
-                row["churn_probability"] = prob
-                row["expected_loss"] = prob * max(row.get("clv") or 0.0, 0.0)
-                row["reasons"] = churn.reasons[k] or row.get("reasons", [])
+            p = pos[s.customer]
+            p_alive = np.asarray(clv.p_alive, dtype=np.float64)
+            value = np.asarray(clv.clv, dtype=np.float64)
+            churn = 1.0 - p_alive
+            out.has_clv[p] = True
+            out.p_alive[p] = p_alive
+            out.expected_purchases[p] = clv.expected_purchases
+            out.expected_spend[p] = clv.expected_spend
+            out.clv[p] = value
+            out.churn_probability[p] = churn
+            out.expected_loss[p] = churn * _max0(value)
+            out.reasons = out.reasons.scatter(p, _reasons(out, p, p_alive))
+        churn_fit = _churn(codes, days, amounts, as_of, n)
+        if churn_fit is not None:
+            fits["churn"] = churn_fit.to_dict()
+            p = pos[churn_fit.customer]
+            prob = np.asarray(churn_fit.probability, dtype=np.float64)
+            out.churn_probability[p] = prob
+            # ``clv or 0.0``: no CLV (or a zero one) counts as zero, NaN stays NaN.
+            clv_or_zero = np.where(out.has_clv[p], out.clv[p], 0.0)
+            out.expected_loss[p] = prob * _max0(clv_or_zero)
+            learned = _json_lists(churn_fit.reasons)
+            keep = learned != "[]"
+            out.reasons = out.reasons.scatter(p[keep.to_numpy()], learned.filter(keep))
+        del codes, days, amounts
     _segments(out, as_of, config)
     _prospects(out)
-    rows = [{"customer_id": cid, **vals} for cid, vals in out.items()]
-    summary["rfm_classes"] = _count(rows, "rfm_class")
-    summary["stages"] = _count(rows, "lifecycle_stage")
-    return rows, fits, summary
+    summary["rfm_classes"] = _count(out.rfm_class)
+    summary["stages"] = _count(out.lifecycle_stage)
+    return out, fits, summary
+
+
+def _max0(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``max(v, 0.0)`` elementwise, NaN kept (as Python's max keeps it)."""
+    return np.where(values < 0.0, 0.0, values)
 
 
 def _clv(codes, days, amounts, as_of, config, n):
@@ -280,84 +365,83 @@ def _clv(codes, days, amounts, as_of, config, n):
     return s, fit_b, fit_g, clv
 
 
-def _segments(out: dict[int, dict[str, Any]], as_of: dt.date, config: RefreshSettings
-              ) -> None:
+def _segments(out: Scores, as_of: dt.date, config: RefreshSettings) -> None:
     """Cost to serve in the RFM window's years, profit, CLV class, the value × cost matrix
     and the relationship portfolio, for customers who bought (engine.segments)."""
-    from django.db.models import Sum as _Sum
-
-    from guanxi.analytics.engine.segments import (
-        clv_classes,
-        customer_matrix,
-        relationship_portfolio,
-    )
-    from guanxi.analytics.models import CostEntry
-
-    first_year = (as_of - dt.timedelta(days=config.rfm_window_days)).year
-    costs = dict(CostEntry.objects.filter(year__gte=first_year, year__lte=as_of.year)
-                 .order_by().values("customer_id").annotate(s=_Sum("amount"))
-                 .values_list("customer_id", "s"))
-    buyers = [cid for cid, v in out.items() if "monetary" in v]
-    if not buyers:
+    buyers = np.flatnonzero(out.has_rfm)
+    if not len(buyers):
         return
-    monetary = np.array([out[c]["monetary"] for c in buyers])
-    cost = np.array([float(costs.get(c, 0) or 0) for c in buyers])
-    clv = np.array([out[c].get("clv", np.nan) for c in buyers], dtype=np.float64)
+    first_year = (as_of - dt.timedelta(days=config.rfm_window_days)).year
+    costs = _query_frame(
+        CostEntry.objects.filter(year__gte=first_year, year__lte=as_of.year)
+        .order_by().values("customer_id").annotate(s=Sum("amount"))
+        .values_list("customer_id", "s"),
+        {"customer_id": pl.Int64, "s": pl.Float64},
+    )
+    monetary = out.monetary[buyers]
+    cost = np.zeros(len(buyers))
+    k, found = _positions(out.ids[buyers], costs["customer_id"].to_numpy())
+    cost[k[found]] = np.nan_to_num(costs["s"].to_numpy()[found], nan=0.0)
+    clv = out.clv[buyers]
     profit = monetary - cost
-    loyal = np.array([out[c].get("lifecycle_stage") in ("loyal", "repeat")
-                      and not out[c].get("declining") for c in buyers])
-    klass = clv_classes(monetary, clv, profit)
-    quadrant = customer_matrix(monetary, cost)
-    portfolio = relationship_portfolio(profit, loyal)
-    vk = _vk(out, buyers, as_of, config)
-    for k, c in enumerate(buyers):
-        out[c]["vk"] = vk.get(c)
-        out[c].update(cost_to_serve=float(cost[k]), profit=float(profit[k]),
-                      clv_class=str(klass[k]), matrix=str(quadrant[k]),
-                      portfolio=str(portfolio[k]))
+    loyal = np.isin(out.lifecycle_stage[buyers], ["loyal", "repeat"]) & ~out.declining[buyers]
+    out.clv_class[buyers] = clv_classes(monetary, clv, profit)
+    out.matrix[buyers] = customer_matrix(monetary, cost)
+    out.portfolio[buyers] = relationship_portfolio(profit, loyal)
+    out.vk[buyers] = _vk(out.ids[buyers], as_of, config)
+    out.cost_to_serve[buyers] = cost
+    out.profit[buyers] = profit
 
 
-def _vk(out: dict[int, dict[str, Any]], buyers: list[int], as_of: dt.date,
-        config: RefreshSettings) -> dict[int, float]:
+def _positions(keys: NDArray[np.int64], values: NDArray[np.int64]
+               ) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """For each of ``values``: its index in the sorted ``keys`` and whether it is there."""
+    if not len(keys):
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    k = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return k, keys[k] == values
+
+
+def _vk(buyers: NDArray[np.int64], as_of: dt.date, config: RefreshSettings
+        ) -> NDArray[np.float64]:
     """VK = sum_t (Q_t - C_t) / (1 + i)^t over the years of each relationship, t = 0 in the
     year of the first order (DOMAIN.md section 4): yearly order value less the cost to serve
-    posted for that year."""
-    from django.db.models import Sum as _Sum
-
-    from guanxi.analytics.engine.clv import discounted_value
-    from guanxi.analytics.models import CostEntry
-
+    posted for that year. ``buyers`` are customer ids in ascending order."""
     spend = _yearly_spend()
-    costs: dict[tuple[int, int], float] = {
-        (r["customer_id"], r["year"]): float(r["s"]) for r in CostEntry.objects.filter(
-            year__lte=as_of.year).order_by().values("customer_id", "year").annotate(
-            s=_Sum("amount"))}
-    firsts: dict[int, int] = {}
-    for (cid, year) in spend:
-        firsts[cid] = min(year, firsts.get(cid, year))
-    width = max((as_of.year - y for y in firsts.values()), default=0) + 1
+    costs = _query_frame(
+        CostEntry.objects.filter(year__lte=as_of.year).order_by()
+        .values("customer_id", "year").annotate(s=Sum("amount"))
+        .values_list("customer_id", "year", "s"),
+        {"customer_id": pl.Int64, "year": pl.Int64, "s": pl.Float64},
+    )
+    firsts = spend.group_by("customer_id").agg(pl.col("year").min().alias("first"))
+    width = max(as_of.year - int(firsts["first"].min()), 0) + 1 if firsts.height else 1
+    # Each buyer's first order year (the as-of year when there is none).
+    start = np.full(len(buyers), as_of.year, dtype=np.int64)
+    k, found = _positions(buyers, firsts["customer_id"].to_numpy())
+    start[k[found]] = firsts["first"].to_numpy()[found]
     q = np.zeros((len(buyers), width))
     c = np.zeros((len(buyers), width))
-    for k, cid in enumerate(buyers):
-        start = firsts.get(cid, as_of.year)
-        for t in range(as_of.year - start + 1):
-            q[k, t] = spend.get((cid, start + t), 0.0)
-            c[k, t] = costs.get((cid, start + t), 0.0)
-    values = np.atleast_1d(discounted_value(q, c, discount_rate=config.discount_rate))
-    return {cid: float(values[k]) for k, cid in enumerate(buyers)}
+    for frame, target in ((spend, q), (costs, c)):
+        ids = frame["customer_id"].to_numpy()
+        years = frame["year"].to_numpy().astype(np.int64)
+        amounts = frame["s"].to_numpy()
+        k, found = _positions(buyers, ids)
+        keep = found & (years <= as_of.year)
+        k, years, amounts = k[keep], years[keep], amounts[keep]
+        t = years - start[k]
+        ok = t >= 0
+        target[k[ok], t[ok]] = amounts[ok]
+    return np.atleast_1d(discounted_value(q, c, discount_rate=config.discount_rate))
 
 
-def _yearly_spend() -> dict[tuple[int, int], float]:
-    import zoneinfo as _zi
-
-    from django.db.models import Sum as _Sum
-    from django.db.models.functions import ExtractYear
-
-    tz = _zi.ZoneInfo(settings.TIME_ZONE)
-    rows = (Order.objects.exclude(status="cancelled")
-            .annotate(y=ExtractYear("ordered_at", tzinfo=tz)).order_by()
-            .values("customer_id", "y").annotate(s=_Sum("total_cny")))
-    return {(r["customer_id"], r["y"]): float(r["s"]) for r in rows}
+def _yearly_spend() -> pl.DataFrame:
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    qs = (Order.objects.exclude(status="cancelled")
+          .annotate(y=ExtractYear("ordered_at", tzinfo=tz)).order_by()
+          .values("customer_id", "y").annotate(s=Sum("total_cny"))
+          .values_list("customer_id", "y", "s"))
+    return _query_frame(qs, {"customer_id": pl.Int64, "year": pl.Int64, "s": pl.Float64})
 
 
 def _churn(codes, days, amounts, as_of, n):
@@ -374,34 +458,69 @@ def _churn(codes, days, amounts, as_of, n):
         return None
 
 
-def _reasons(row: dict[str, Any], p_alive: float) -> list[str]:
-    """Plain reasons behind a churn risk, most telling first."""
-    out = []
-    if row.get("recency_days") is not None and row.get("r_score", 5) <= 2:
-        out.append(f"no purchase for {row['recency_days']} days")
-    if row.get("declining"):
-        out.append("buying less often or less than before")
-    if p_alive < 0.5:
-        out.append(f"P(still active) {p_alive:.0%} from the purchase pattern")
-    if row.get("f_score", 5) <= 2:
-        out.append("few purchases")
-    return out
+def _reasons(out: Scores, p: NDArray[np.int64], p_alive: NDArray[np.float64]) -> pl.Series:
+    """Plain reasons behind a churn risk, most telling first, for the customers at
+    positions ``p``: JSON lists of strings."""
+    pct = p_alive * 100.0
+    cond = {
+        "recency": out.has_rfm[p] & (out.r_score[p] <= 2),
+        "declining": out.declining[p],
+        "p_alive": p_alive < 0.5,
+        "few": out.f_score[p] <= 2,
+    }
+    frame = pl.DataFrame({
+        **{name: values for name, values in cond.items()},
+        "days": out.recency_days[p],
+        "pct_sign": np.signbit(pct),
+        "pct": np.rint(np.abs(np.nan_to_num(pct, nan=0.0))).astype(np.int64),
+    })
+    parts = [
+        pl.when(pl.col("recency")).then(
+            pl.concat_str([pl.lit('"no purchase for '), pl.col("days").cast(pl.String),
+                           pl.lit(' days"')])),
+        pl.when(pl.col("declining")).then(pl.lit(json.dumps(
+            "buying less often or less than before"))),
+        pl.when(pl.col("p_alive")).then(
+            pl.concat_str([pl.lit('"P(still active) '),
+                           pl.when(pl.col("pct_sign")).then(pl.lit("-")).otherwise(pl.lit("")),
+                           pl.col("pct").cast(pl.String),
+                           pl.lit('% from the purchase pattern"')])),
+        pl.when(pl.col("few")).then(pl.lit(json.dumps("few purchases"))),
+    ]
+    return frame.select(
+        pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=", ", ignore_nulls=True),
+                       pl.lit("]")]).alias("reasons")
+    )["reasons"]
 
 
-def _prospects(out: dict[int, dict[str, Any]]) -> None:
+def _json_lists(lists: list[list[str]]) -> pl.Series:
+    """Lists of strings as JSON text (``json.dumps`` of each list). The engine hands over
+    Python lists; the few distinct ones are encoded once (building a polars list column of a
+    million rows instead takes gigabytes)."""
+    cache: dict[tuple[str, ...], str] = {}
+    texts = []
+    for items in lists:
+        key = tuple(items)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = json.dumps(list(key))
+        texts.append(text)
+    return pl.Series("reasons", texts, dtype=pl.String)
+
+
+def _prospects(out: Scores) -> None:
     """Customers without purchases: prospect with an open opportunity, else suspect."""
-    no_orders = [cid for cid, vals in out.items() if "lifecycle_stage" not in vals]
-    with_opp = (
-        set(
-            Opportunity.objects.filter(customer_id__in=no_orders, status="open").values_list(
-                "customer_id", flat=True
-            )
-        )
-        if no_orders
-        else set()
-    )
-    for cid in no_orders:
-        out[cid]["lifecycle_stage"] = "prospect" if cid in with_opp else "suspect"
+    no_orders = out.lifecycle_stage == ""
+    if not no_orders.any():
+        return
+    open_opp = _query_frame(
+        Opportunity.objects.filter(status="open").order_by().values_list("customer_id")
+        .distinct(),
+        {"customer_id": pl.Int64},
+    )["customer_id"].to_numpy()
+    with_opp = np.isin(out.ids, open_opp)
+    out.lifecycle_stage[no_orders & with_opp] = "prospect"
+    out.lifecycle_stage[no_orders & ~with_opp] = "suspect"
 
 
 def _json_safe(value: Any) -> Any:
@@ -417,31 +536,154 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _count(rows: list[dict[str, Any]], key: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for r in rows:
-        v = r.get(key) or ""
-        counts[v] = counts.get(v, 0) + 1
-    return counts
+def _count(values: NDArray[np.str_]) -> dict[str, int]:
+    """Customers per value, in the order of first appearance (customers by id)."""
+    uniq, first, counts = np.unique(values, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    return {str(uniq[i]): int(counts[i]) for i in order}
 
 
-def _num(value: float | None) -> float | None:
-    """A finite float or None (NaN cannot be stored in every database)."""
-    if value is None or not np.isfinite(value):
-        return None
-    return float(value)
+def _round2(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Python's ``round(v, 2)`` elementwise: numpy's fast rounding, redone with Python's
+    correctly rounded one where the value lies close to a half cent."""
+    out = np.round(values, 2)
+    with np.errstate(invalid="ignore", over="ignore"):
+        frac = np.abs(values * 100.0) % 1.0
+        slack = np.maximum(1e-6, np.abs(values) * 1e-13)
+        near = np.isfinite(values) & (np.abs(frac - 0.5) < slack)
+    for i in np.flatnonzero(near):
+        out[i] = round(float(values[i]), 2)
+    return out
 
 
-def _money(value: float | None) -> Decimal | None:
-    if value is None or not np.isfinite(value):
-        return None
-    return Decimal(repr(round(value, 2)))
+def _money_text(values: NDArray[np.float64], *, zero: bool = False) -> pl.Series:
+    """Amounts as exact decimal text with two places (what ``_money`` stores); not finite
+    gives null, or 0.00 with ``zero``."""
+    finite = np.isfinite(values)
+    safe = np.where(finite, values, 0.0)
+    cents = np.rint(_round2(safe) * 100.0).astype(np.int64)
+    neg = cents < 0
+    whole = np.abs(cents)
+    frame = pl.DataFrame({"neg": neg, "units": whole // 100, "cents": whole % 100,
+                          "finite": finite | zero})
+    return frame.select(
+        pl.when(pl.col("finite")).then(pl.concat_str([
+            pl.when(pl.col("neg")).then(pl.lit("-")).otherwise(pl.lit("")),
+            pl.col("units").cast(pl.String),
+            pl.lit("."),
+            pl.col("cents").cast(pl.String).str.zfill(2),
+        ])).alias("m")
+    )["m"]
 
 
-def _write(run: ModelRun, as_of: dt.date, rows: list[dict[str, Any]], batch_size: int) -> None:
+def _float_col(values: NDArray[np.float64]) -> pl.Series:
+    """Finite floats; NaN and infinities become null."""
+    return pl.Series(values).set(pl.Series(~np.isfinite(values)), None)
+
+
+_COLUMNS = (
+    "run_id", "customer_id", "as_of", "recency_days", "frequency", "monetary", "r_score",
+    "f_score", "m_score", "rfm_class", "abc_class", "value_tier", "lifecycle_stage",
+    "declining", "p_alive", "expected_purchases", "expected_spend", "clv",
+    "churn_probability", "expected_loss", "reasons", "vk", "cost_to_serve", "profit",
+    "clv_class", "matrix", "portfolio",
+)
+
+
+def _snapshot_frame(run: ModelRun, as_of: dt.date, s: Scores, lo: int, hi: int
+                     ) -> pl.DataFrame:
+    """Rows ``lo:hi`` of the snapshots as text-ready columns, in ``_COLUMNS`` order."""
+    sl = slice(lo, hi)
+    n = hi - lo
+    has = s.has_rfm[sl]
+
+    def opt_int(values: NDArray[np.int64]) -> pl.Series:
+        return pl.Series(values[sl]).set(pl.Series(~has), None)
+
+    return pl.DataFrame({
+        "run_id": np.full(n, run.pk, dtype=np.int64),
+        "customer_id": s.ids[sl],
+        "as_of": pl.Series([as_of.isoformat()], dtype=pl.String).extend_constant(
+            as_of.isoformat(), n - 1),
+        "recency_days": opt_int(s.recency_days),
+        "frequency": s.frequency[sl],
+        "monetary": _money_text(s.monetary[sl], zero=True),
+        "r_score": opt_int(s.r_score),
+        "f_score": opt_int(s.f_score),
+        "m_score": opt_int(s.m_score),
+        "rfm_class": s.rfm_class[sl],
+        "abc_class": s.abc_class[sl],
+        "value_tier": s.value_tier[sl],
+        "lifecycle_stage": s.lifecycle_stage[sl],
+        "declining": s.declining[sl],
+        "p_alive": _float_col(s.p_alive[sl]),
+        "expected_purchases": _float_col(s.expected_purchases[sl]),
+        "expected_spend": _money_text(s.expected_spend[sl]),
+        "clv": _money_text(s.clv[sl]),
+        "churn_probability": _float_col(s.churn_probability[sl]),
+        "expected_loss": _money_text(s.expected_loss[sl]),
+        "reasons": s.reasons.slice(lo, n),
+        "vk": _money_text(s.vk[sl]),
+        "cost_to_serve": _money_text(s.cost_to_serve[sl], zero=True),
+        "profit": _money_text(s.profit[sl], zero=True),
+        "clv_class": s.clv_class[sl],
+        "matrix": s.matrix[sl],
+        "portfolio": s.portfolio[sl],
+    })
+
+
+def _write(run: ModelRun, as_of: dt.date, scores: Scores, batch_size: int) -> None:
     ScoreSnapshot.objects.filter(as_of=as_of).exclude(run=run).delete()
-    for start in range(0, len(rows), batch_size):
-        chunk = rows[start : start + batch_size]
+    if connection.vendor == "postgresql":
+        _write_copy(run, as_of, scores)
+    else:
+        _write_orm(run, as_of, scores, batch_size)
+
+
+def _copy_frames(cursor, sql: str, frames) -> None:
+    with cursor.copy(sql) as copy:
+        for frame in frames:
+            buf = io.BytesIO()
+            frame.write_csv(buf, include_header=False, null_value=r"\N")
+            copy.write(buf.getbuffer())
+
+
+def _write_copy(run: ModelRun, as_of: dt.date, s: Scores) -> None:
+    qn = connection.ops.quote_name
+    table = qn(ScoreSnapshot._meta.db_table)
+    cols = ", ".join(qn(c) for c in _COLUMNS)
+    valid = np.isin(s.lifecycle_stage, [st.code for st in STAGES] + ["suspect", "prospect"])
+    customers = qn(Customer._meta.db_table)
+    stages = pl.DataFrame({"id": s.ids[valid], "stage": s.lifecycle_stage[valid]})
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        _copy_frames(
+            raw,
+            f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT CSV, NULL '\\N')",
+            (_snapshot_frame(run, as_of, s, lo, min(lo + COPY_CHUNK, len(s)))
+             for lo in range(0, len(s), COPY_CHUNK)),
+        )
+        # Rolled back with the transaction on an error, dropped here otherwise.
+        cursor.execute("CREATE TEMPORARY TABLE guanxi_refresh_stage "
+                       "(id bigint PRIMARY KEY, stage varchar(12) NOT NULL)")
+        _copy_frames(
+            raw,
+            "COPY guanxi_refresh_stage (id, stage) FROM STDIN WITH (FORMAT CSV)",
+            (stages.slice(lo, COPY_CHUNK) for lo in range(0, stages.height, COPY_CHUNK)),
+        )
+        cursor.execute("ANALYZE guanxi_refresh_stage")
+        cursor.execute(
+            f"UPDATE {customers} AS c SET lifecycle_stage = t.stage "
+            "FROM guanxi_refresh_stage AS t "
+            "WHERE c.id = t.id AND c.lifecycle_stage <> t.stage"
+        )
+        cursor.execute("DROP TABLE guanxi_refresh_stage")
+
+
+def _write_orm(run: ModelRun, as_of: dt.date, s: Scores, batch_size: int) -> None:
+    for lo in range(0, len(s), batch_size):
+        hi = min(lo + batch_size, len(s))
+        frame = _snapshot_frame(run, as_of, s, lo, hi)
         with transaction.atomic():
             ScoreSnapshot.objects.bulk_create(
                 [
@@ -449,41 +691,44 @@ def _write(run: ModelRun, as_of: dt.date, rows: list[dict[str, Any]], batch_size
                         run=run,
                         customer_id=r["customer_id"],
                         as_of=as_of,
-                        recency_days=r.get("recency_days"),
-                        frequency=r.get("frequency", 0),
-                        monetary=_money(r.get("monetary", 0.0)) or Decimal("0"),
-                        r_score=r.get("r_score"),
-                        f_score=r.get("f_score"),
-                        m_score=r.get("m_score"),
-                        rfm_class=r.get("rfm_class", ""),
-                        abc_class=r.get("abc_class", ""),
-                        value_tier=r.get("value_tier", ""),
-                        lifecycle_stage=r.get("lifecycle_stage", ""),
-                        declining=r.get("declining", False),
-                        p_alive=_num(r.get("p_alive")),
-                        expected_purchases=_num(r.get("expected_purchases")),
-                        expected_spend=_money(r.get("expected_spend")),
-                        clv=_money(r.get("clv")),
-                        churn_probability=_num(r.get("churn_probability")),
-                        expected_loss=_money(r.get("expected_loss")),
-                        vk=_money(r.get("vk")),
-                        cost_to_serve=_money(r.get("cost_to_serve", 0.0)) or Decimal("0"),
-                        profit=_money(r.get("profit", 0.0)) or Decimal("0"),
-                        clv_class=r.get("clv_class", ""), matrix=r.get("matrix", ""),
-                        portfolio=r.get("portfolio", ""),
-                        reasons=r.get("reasons", []),
+                        recency_days=r["recency_days"],
+                        frequency=r["frequency"],
+                        monetary=Decimal(r["monetary"]),
+                        r_score=r["r_score"],
+                        f_score=r["f_score"],
+                        m_score=r["m_score"],
+                        rfm_class=r["rfm_class"],
+                        abc_class=r["abc_class"],
+                        value_tier=r["value_tier"],
+                        lifecycle_stage=r["lifecycle_stage"],
+                        declining=r["declining"],
+                        p_alive=r["p_alive"],
+                        expected_purchases=r["expected_purchases"],
+                        expected_spend=_decimal(r["expected_spend"]),
+                        clv=_decimal(r["clv"]),
+                        churn_probability=r["churn_probability"],
+                        expected_loss=_decimal(r["expected_loss"]),
+                        vk=_decimal(r["vk"]),
+                        cost_to_serve=Decimal(r["cost_to_serve"]),
+                        profit=Decimal(r["profit"]),
+                        clv_class=r["clv_class"],
+                        matrix=r["matrix"],
+                        portfolio=r["portfolio"],
+                        reasons=json.loads(r["reasons"]),
                     )
-                    for r in chunk
+                    for r in frame.iter_rows(named=True)
                 ]
             )
-    by_stage: dict[str, list[int]] = {}
-    for r in rows:
-        by_stage.setdefault(r.get("lifecycle_stage", "suspect"), []).append(r["customer_id"])
-    valid = {s.code for s in STAGES} | {"suspect", "prospect"}
-    for stage, ids in by_stage.items():
-        if stage not in valid:
+    valid = {st.code for st in STAGES} | {"suspect", "prospect"}
+    for stage in np.unique(s.lifecycle_stage):
+        if str(stage) not in valid:
             continue
-        for start in range(0, len(ids), 5000):
-            Customer.objects.filter(id__in=ids[start : start + 5000]).exclude(
-                lifecycle_stage=stage
-            ).update(lifecycle_stage=stage)
+        ids = s.ids[s.lifecycle_stage == stage].tolist()
+        for lo in range(0, len(ids), 5000):
+            Customer.objects.filter(id__in=ids[lo : lo + 5000]).exclude(
+                lifecycle_stage=str(stage)
+            ).update(lifecycle_stage=str(stage))
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)

@@ -38,6 +38,8 @@ def load(*, users, seed: int, stdout) -> None:
     lost = next(s for s in stages if s.is_lost)
     customers = list(Customer.objects.order_by("id").values("id", "name", "owner_id",
                                                              "team_id")[:600])
+    if not customers:
+        return
     with transaction.atomic():
         opps, history = [], []
         for _ in range(320):
