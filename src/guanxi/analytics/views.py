@@ -19,7 +19,7 @@ from guanxi.analytics.engine.rfm import RFM_CLASSES
 from guanxi.analytics.engine.segments import CLV_CLASSES, MATRIX, PORTFOLIO
 from guanxi.analytics.models import CostKind
 from guanxi.core.access import policy
-from guanxi.core.web import page, web_actor
+from guanxi.core.web import Echo, csv_cell, page, web_actor
 from guanxi.customers.models import Customer, LifecycleStage
 
 _CLASS_ORDER = {c.code: i for i, c in enumerate(RFM_CLASSES)}
@@ -200,21 +200,11 @@ def segment(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
-
-
 @page
 def segment_export(request: HttpRequest) -> StreamingHttpResponse:
     actor = web_actor(request)
     policy.require_model(actor, Customer, "export")
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     header = [
         "customer_id",
         "name",
@@ -242,7 +232,7 @@ def segment_export(request: HttpRequest) -> StreamingHttpResponse:
             c = s.customer
             yield writer.writerow(
                 [
-                    _cell(v)
+                    csv_cell(v)
                     for v in [
                         c.pk,
                         c.name,

@@ -40,3 +40,21 @@ def errors_into_form(form, exc) -> None:
         for msg in messages:
             form.add_error(target, f"{field}: {msg}" if target is None and field != "__all__"
                            else msg)
+
+
+# CSV exports ----------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value) -> str:
+    """Neutralise spreadsheet formulas: a cell starting with = + - @ tab or CR gets a quote."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class Echo:
+    """A file-like object for csv.writer whose write returns the line (for streaming)."""
+
+    def write(self, value):
+        return value

@@ -14,12 +14,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from guanxi.core import panels, timeline
 from guanxi.core import queries as core_queries
 from guanxi.core import services as core_services
-from guanxi.core import panels, timeline
 from guanxi.core.access import policy
 from guanxi.core.exceptions import Conflict, ValidationError
-from guanxi.core.web import errors_into_form, page, web_actor
+from guanxi.core.web import Echo, csv_cell, errors_into_form, page, web_actor
 from guanxi.customers import queries, services
 from guanxi.customers.forms import (
     AddressForm,
@@ -138,33 +138,19 @@ def delete_view(request: HttpRequest, view_id: int) -> HttpResponse:
     return redirect("customer_list")
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ tab or CR gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @page
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered list as CSV (UTF-8 with BOM for spreadsheet programs), within the
     actor's export scope, masked like every other read."""
     actor = web_actor(request)
     policy.require_model(actor, Customer, "export")
-    writer = csv.writer(_Echo())
+    writer = csv.writer(Echo())
     rows = queries.customer_export_rows(actor=actor, filters=filters_from(request))
 
     def stream():
         yield "\ufeff" + writer.writerow(list(queries.EXPORT_COLUMNS))
         for row in rows:
-            yield writer.writerow([_cell(v) for v in row])
+            yield writer.writerow([csv_cell(v) for v in row])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customers.csv"'
