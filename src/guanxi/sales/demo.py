@@ -167,7 +167,7 @@ def order_rows(customers: list[tuple[int, str, str]], products: dict[str, Any],
     now = timezone.now()
     for cid, kind, name in customers:
         org = kind == "organisation"
-        value = float(nprng.lognormal(0.0, 1.75))
+        value = float(nprng.lognormal(0.0, 1.55))
         first = 0 if rng.random() < 0.65 else rng.randrange(WINDOW_DAYS - 30)
         last = WINDOW_DAYS - 1
         pattern = rng.random()
@@ -196,12 +196,15 @@ def order_rows(customers: list[tuple[int, str, str]], products: dict[str, Any],
                 moment = now - dt.timedelta(minutes=rng.randrange(5, 120))
             k = 1 + min(4, int(nprng.poisson(1.2 if org else 0.6)))
             per_line = basket * rng.uniform(0.6, 1.5) / k
-            lines = []
+            lines, taken = [], set()
             for _ in range(k):
-                pool = by_category[rng.choice(categories)]
+                pool = [p for p in by_category[rng.choice(categories)] if p.sku not in taken]
+                if not pool:
+                    continue
                 fits = [p for p in pool if float(p.list_price) <= per_line * 2] or \
                     [min(pool, key=lambda p: p.list_price)]
                 product = rng.choice(fits)
+                taken.add(product.sku)
                 quantity = max(1, min(500 if org else 20,
                                       round(per_line / float(product.list_price))))
                 price = product.list_price * Decimal(rng.choice(["1", "1", "0.95", "0.9"]))

@@ -9,6 +9,7 @@ from ninja import File, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
 from guanxi.core.api import actor_from
+from guanxi.core.exceptions import ValidationError
 from guanxi.customers.schemas import ConflictOut, ErrorOut
 from guanxi.sales.queries import orders as queries
 from guanxi.sales.schemas_orders import (
@@ -85,6 +86,9 @@ def import_orders_csv(request: HttpRequest, file: File[UploadedFile]):
     """Queue the import of a CSV file (columns in docs/orders.md); poll
     ``/orders/import-jobs/{job_id}`` for progress and errors (line and column)."""
     actor = actor_from(request)
+    if file.size and file.size > services.MAX_CSV_BYTES:
+        raise ValidationError({"file": [f"The file is larger than "
+                                        f"{services.MAX_CSV_BYTES // (1024 * 1024)} MB."]})
     job = services.order_import_job_create(actor=actor, content=file.read(),
                                            filename=file.name or "")
     return Status(202, job_out(queries.import_job_get(actor=actor, job_id=job.pk)))

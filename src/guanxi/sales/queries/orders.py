@@ -11,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.core.access import Actor, policy
 from guanxi.core.exceptions import NotFound, ValidationError
@@ -67,11 +68,13 @@ def _day_start(day: dt.date) -> dt.datetime:
 def _apply_filters(qs: QuerySet, f: OrderFilters) -> QuerySet:
     errors: dict[str, list[str]] = {}
     if f.status and f.status not in OrderStatus.values:
-        errors["status"] = [f"Choose one of: {', '.join(OrderStatus.values)}."]
+        errors["status"] = [_("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(OrderStatus.values)}]
     if f.payment_status and f.payment_status not in PaymentStatus.values:
-        errors["payment_status"] = [f"Choose one of: {', '.join(PaymentStatus.values)}."]
+        errors["payment_status"] = [_("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(PaymentStatus.values)}]
     if f.ordered_from and f.ordered_to and f.ordered_from > f.ordered_to:
-        errors["ordered_to"] = ["The end date is before the start date."]
+        errors["ordered_to"] = [_("The end date is before the start date.")]
     if errors:
         raise ValidationError(errors)
     term = (f.q or "").strip()
@@ -106,7 +109,8 @@ def order_list(*, actor: Actor, filters: OrderFilters | None = None, sort: str =
     """One page of the orders ``actor`` may see, newest first by default; each order's
     customer comes along (name and contact masked for roles without personal data)."""
     if sort not in SORTS:
-        raise ValidationError({"sort": [f"Choose one of: {', '.join(SORTS)}."]})
+        raise ValidationError({"sort": [_("Choose one of: %(choices)s.") % {
+            "choices": ", ".join(SORTS)}]})
     limit = max(1, min(limit or settings.LIST_PAGE_SIZE, 200))
     qs = _apply_filters(_scoped(actor), filters or OrderFilters())
     qs = qs.select_related("customer").only(*LIST_COLUMNS)

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -420,10 +419,6 @@ class _RateBook:
         dates = self.dates.get(currency, [])
         i = bisect.bisect_right(dates, on)
         return self.rates[currency][i - 1] if i else None
-
-    def first(self, currency: str) -> dt.date | None:
-        dates = self.dates.get(currency, [])
-        return dates[0] if dates else None
 
 
 class _Context:
@@ -1469,6 +1464,4 @@ def order_import_job_resume(*, actor: Actor, job_id: int) -> JobRun:
 def import_settings() -> dict[str, Any]:
     """What the import page tells users about the file."""
     return {"columns": CSV_COLUMNS, "required": CSV_REQUIRED,
-            "max_mb": MAX_CSV_BYTES // (1024 * 1024),
-            "batch_size": getattr(settings, "ORDER_IMPORT_BATCH_SIZE", IMPORT_BATCH_SIZE)}
-
+            "max_mb": MAX_CSV_BYTES // (1024 * 1024)}
