@@ -25,7 +25,7 @@ venv-dev: $(UV)
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
-	for p in fonts-noto-cjk libmariadb-dev pkg-config dovecot-imapd; do \
+	for p in fonts-noto-cjk libmariadb-dev pkg-config gettext dovecot-imapd; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing:$$missing"; \
