@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -306,7 +307,7 @@ class ImportProgress:
     @property
     def phase(self) -> str:
         """queued, invalid (the file has errors), write, done."""
-        return str((self.job.params or {}).get("phase", ""))
+        return self.job.phase or ""
 
     @property
     def resumable(self) -> bool:
@@ -318,9 +319,17 @@ class ImportProgress:
         return self.job.status in (JobRun.Status.RUNNING, JobRun.Status.QUEUED) and stale
 
 
-def _job(actor: Actor, job_id: int, *, columns: tuple[str, ...] = JOB_COLUMNS) -> JobRun:
+def _job(actor: Actor, job_id: int, *, with_file: bool = False) -> JobRun:
+    """The job row for its starter or an administrator; the uploaded file (in ``params``)
+    is read only when ``with_file``: a progress poll reads the small columns."""
+    qs = JobRun.objects.filter(pk=job_id, kind=IMPORT_JOB_KIND)
+    if with_file:
+        qs = qs.only(*JOB_COLUMNS, "params")
+    else:
+        qs = qs.only(*JOB_COLUMNS).annotate(filename=KT("params__filename"),
+                                            phase=KT("params__phase"))
     try:
-        job = JobRun.objects.only(*columns).get(pk=job_id, kind=IMPORT_JOB_KIND)
+        job = qs.get()
     except (JobRun.DoesNotExist, ValueError, TypeError):
         raise NotFound("import not found") from None
     role = actor.user.role
@@ -334,7 +343,7 @@ def import_job_get(*, actor: Actor, job_id: int) -> ImportProgress:
     """An order import's progress: for the user who started it (and administrators)."""
     import json
 
-    job = _job(actor, job_id, columns=(*JOB_COLUMNS, "params"))
+    job = _job(actor, job_id)
     agg = ImportBatch.objects.filter(job_id=job.pk).aggregate(
         created=Sum("created"), skipped=Sum("skipped"), batches=Count("id"))
     try:
@@ -342,8 +351,7 @@ def import_job_get(*, actor: Actor, job_id: int) -> ImportProgress:
     except ValueError:
         errors = [{"line": None, "column": None, "message": job.error}]
     return ImportProgress(job=job, created=agg["created"] or 0, skipped=agg["skipped"] or 0,
-                          batches=agg["batches"] or 0,
-                          filename=str((job.params or {}).get("filename", "")),
+                          batches=agg["batches"] or 0, filename=job.filename or "",
                           errors=errors if isinstance(errors, list) else [])
 
 
@@ -355,7 +363,7 @@ def import_jobs_recent(*, actor: Actor, limit: int = 10) -> list[JobRun]:
 
 def import_job_for_run(*, actor: Actor, job_id: int) -> JobRun:
     """The whole job row (with the file) for the service that runs it."""
-    return _job(actor, job_id, columns=(*JOB_COLUMNS, "params"))
+    return _job(actor, job_id, with_file=True)
 
 
 def lock_job(job_id: int) -> None:

@@ -637,8 +637,9 @@ def _insert_rows(model, names: tuple[str, ...], rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         quote = connection.ops.quote_name
         columns = ", ".join(quote(model._meta.get_field(n).column) for n in names)
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with connection.wrap_database_errors, connection.cursor() as cursor, \
+                cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) "
+                                   f"FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         return

@@ -88,6 +88,25 @@ def test_import_reports_errors_per_order_and_writes_the_rest(actors, world):
     assert "orders.1.customer_id" in exc.value.message_dict
 
 
+def test_a_writer_losing_the_race_for_numbers_tries_again(actors, world, monkeypatch):
+    services.orders_import(actor=actors["sales1"], rows=[order(world["mine"].pk, "R-1")])
+    taken = Order.objects.get().number
+    real = queries.last_number_seq
+    calls = []
+
+    def stale(stem, *, thorough=False):  # as if another writer took the numbers meanwhile
+        calls.append(thorough)
+        return 0 if not thorough else real(stem, thorough=True)
+
+    monkeypatch.setattr(queries, "last_number_seq", stale)
+    result = services.orders_import(actor=actors["sales1"], rows=[
+        order(world["mine"].pk, "R-2"), order(world["mine"].pk, "R-3")])
+    assert (result.created, calls) == (2, [False, True])
+    numbers = sorted(Order.objects.values_list("number", flat=True))
+    assert numbers[0] == taken and len(set(numbers)) == 3
+    assert OrderLine.objects.count() == 6
+
+
 def test_imported_orders_keep_their_currency(actors, world):
     fx.exchange_rate_set(actor=actors["admin"], currency="EUR", valid_from=dt.date(2020, 1, 1),
                          rate=D("7.8"))
