@@ -122,6 +122,7 @@ class PriceList(models.Model):
     relation_kind = models.CharField(_("customer group"), max_length=12, blank=True, default="")
     channel = models.CharField(_("channel"), max_length=30, blank=True, default="")
     active = models.BooleanField(_("active"), default=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -330,6 +331,10 @@ class Opportunity(GuardedModel):
             models.Index(fields=["owner", "status"], name="opp_owner_status"),
             models.Index(fields=["customer", "status"], name="opp_customer"),
             models.Index(fields=["expected_close"], name="opp_close"),
+            # The board: a column's first cards in order, and the recently closed ones (the
+            # won and lost columns) without reading the whole history.
+            models.Index(fields=["stage", "expected_close", "id"], name="opp_stage_close"),
+            models.Index(fields=["closed_at"], name="opp_closed"),
         ]
 
     def __str__(self) -> str:
@@ -437,6 +442,8 @@ class Quote(GuardedModel):
     max_discount = models.DecimalField(_("largest line discount"), max_digits=5,
                                        decimal_places=4, default=Decimal("0"), editable=False)
     notes = models.TextField(_("notes"), blank=True, default="")
+    rejection_reason = models.CharField(_("reason rejected"), max_length=500, blank=True,
+                                        default="", editable=False)
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="+",
                                     verbose_name=_("approved by"))

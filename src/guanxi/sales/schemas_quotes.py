@@ -96,6 +96,8 @@ class QuoteOut(QuoteSummary):
     max_discount: Decimal
     needs_approval: bool = Field(description="the largest discount is above the threshold")
     notes: str
+    rejection_reason: str = Field(description="why the discount was rejected; set while the "
+                                              "quote is rejected, empty otherwise")
     approved_by_id: int | None
     approved_at: dt.datetime | None
     created_at: dt.datetime

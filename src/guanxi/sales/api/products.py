@@ -101,6 +101,7 @@ class PriceListOut(Schema):
     relation_kind: str = Field(description="customer group, empty for any")
     channel: str = Field(description="sales channel, empty for any")
     active: bool
+    version: int
 
 
 class PriceListItemOut(Schema):
@@ -171,7 +172,7 @@ def get_price_list(request: HttpRequest, price_list_id: int = Path(..., ge=1, le
     actor = actor_from(request)
     pl = queries.price_list_get(actor=actor, price_list_id=price_list_id)
     items = queries.price_list_items(actor=actor, price_list_id=pl.pk)
-    return {"id": pl.pk, "name": pl.name, "currency": pl.currency,
+    return {"id": pl.pk, "name": pl.name, "currency": pl.currency, "version": pl.version,
             "relation_kind": pl.relation_kind, "channel": pl.channel, "active": pl.active,
             "items": [{"product_id": i.product_id, "sku": i.product.sku,
                        "name": i.product.name, "price": i.price} for i in items]}

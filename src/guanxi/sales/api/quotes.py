@@ -66,6 +66,7 @@ def _out(actor: Actor, quote_id: int) -> dict:
             "discount_total": q.discount_total, "tax_total": q.tax_total,
             "max_discount": q.max_discount,
             "needs_approval": services.needs_approval(q.max_discount), "notes": q.notes,
+            "rejection_reason": q.rejection_reason,
             "approved_by_id": q.approved_by_id, "approved_at": q.approved_at,
             "created_at": q.created_at, "lines": lines,
             "order_ids": [o.pk for o in queries.quote_orders(actor=actor, quote=q)]}
@@ -106,8 +107,8 @@ def get_quote(request: HttpRequest, quote_id: int = Path(..., ge=1, le=MAX_ID)):
 def update_quote(request: HttpRequest, payload: QuotePatch,
                  quote_id: int = Path(..., ge=1, le=MAX_ID)):
     """Send the ``version`` you read; a stale version answers 409 with the current state.
-    ``lines``, when given, replace all lines. A pending or approved quote goes back to
-    draft."""
+    ``lines``, when given, replace all lines. A pending, approved or rejected quote goes
+    back to draft."""
     actor = actor_from(request)
     changes = payload.model_dump(exclude_unset=True, exclude={"version", "lines"})
     lines = ([ln.model_dump() for ln in payload.lines] if payload.lines is not None else None)
@@ -141,6 +142,8 @@ def approve_quote(request: HttpRequest, payload: VersionIn,
              summary="Reject a pending quote")
 def reject_quote(request: HttpRequest, payload: RejectIn,
                  quote_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Needs the ``approve`` permission on the quote. The ``reason`` is shown to the owner
+    as ``rejection_reason`` until the quote is edited (back to draft)."""
     actor = actor_from(request)
     services.quote_reject(actor=actor, quote_id=quote_id, version=payload.version,
                           reason=payload.reason)

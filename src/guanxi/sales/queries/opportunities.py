@@ -157,7 +157,11 @@ def board(*, actor: Actor, pipeline_id: int | None = None, owner: int | None = N
           per_column: int = BOARD_CARDS) -> Board:
     """The kanban board's first screen: per stage the count and CNY sum of the actor's
     visible opportunities (one GROUP BY) and the first cards by expected close date. Won
-    and lost columns show those closed in the last 30 days."""
+    and lost columns show those closed in the last 30 days.
+
+    Every query reads only open and recently closed rows (indexes ``opp_board``,
+    ``opp_closed``, ``opp_stage_close``), so the board costs the same after years of
+    closed opportunities."""
     from django.utils import timezone
 
     pipeline = pipeline_get(pipeline_id)
@@ -174,7 +178,12 @@ def board(*, actor: Actor, pipeline_id: int | None = None, owner: int | None = N
         t = totals.get(stage.pk, {"n": 0, "s": None})
         cards = []
         if t["n"]:
-            cards = list(qs.filter(stage_id=stage.pk).order_by(
+            column = qs.filter(stage_id=stage.pk)
+            if stage.is_won or stage.is_lost:
+                # Only closed rows sit in these stages: start from the recent ones, not
+                # from every closed opportunity in close-date order.
+                column = column.filter(closed_at__gte=recent)
+            cards = list(column.order_by(
                 F("expected_close").asc(nulls_last=True), "id").values(*CARD_COLUMNS)[
                 :per_column])
         result.columns.append(Column(stage=stage, cards=cards, count=t["n"],

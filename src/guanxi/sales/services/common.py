@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from guanxi.core.exceptions import ValidationError
@@ -35,11 +36,14 @@ def to_cny(amount: Decimal, currency: str, on: dt.date | None = None, *,
 
 def next_number(prefix: str, model, field: str = "number") -> str:
     """The next document number ``PREFIX-YYYYMM-00001`` for this month (unique by constraint;
-    two writers racing for one number: the loser retries)."""
+    two writers racing for one number: the loser retries). Past 99,999 a month the number
+    grows a digit; the longest number sorts first, so ``-100000`` follows ``-99999`` on every
+    database (as text alone it would sort below it)."""
     month = timezone.localdate().strftime("%Y%m")
     stem = f"{prefix}-{month}-"
     with transaction.atomic():
         last = (model.objects.filter(**{f"{field}__startswith": stem})
-                .order_by(f"-{field}").values_list(field, flat=True).first())
+                .annotate(number_length=Length(field))
+                .order_by("-number_length", f"-{field}").values_list(field, flat=True).first())
     seq = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{stem}{seq:05d}"

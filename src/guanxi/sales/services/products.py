@@ -2,7 +2,9 @@
 
 Reference data is readable by every signed-in user and changed by administrators only
 (``require_admin``). Each write validates with errors keyed by field, writes an audit record
-in its transaction and emits its event on commit; products carry a version (stale → Conflict).
+in its transaction and emits its event on commit; products and price lists carry a version
+(stale → Conflict). A list's prices are set and removed one product at a time and leave the
+list's version alone, as contacts leave their organisation's.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from guanxi.core import audit
@@ -19,7 +20,7 @@ from guanxi.core.access import Actor
 from guanxi.core.events import emit
 from guanxi.core.exceptions import Conflict, ValidationError
 from guanxi.core.queries import require_admin
-from guanxi.core.services import assign, validate
+from guanxi.core.services import assign, save_versioned, validate
 from guanxi.sales.models import Currency, PriceList, PriceListItem, Product, ProductCategory
 from guanxi.sales.queries import products as queries
 
@@ -99,13 +100,7 @@ def product_update(*, actor: Actor, product_id: int, version: int,
             raise ValidationError({"sku": [_("A product with this SKU exists.")]})
         if not changed:
             return product
-        values = {Product._meta.get_field(f).attname: getattr(
-            product, Product._meta.get_field(f).attname) for f in changed}
-        updated = Product.objects.filter(pk=product.pk, version=version).update(
-            version=F("version") + 1, **values)
-        if updated != 1:
-            raise Conflict(_("This product was changed by someone else."))
-        product.version = version + 1
+        save_versioned(product, version, changed, _("This product was changed by someone else."))
         audit.record(actor, product, "update", before, audit.snapshot(product, AUDIT_PRODUCT))
         emit("sales.product_updated", product_id=product.pk, actor_id=actor.user.pk,
              fields=sorted(changed))
@@ -161,15 +156,19 @@ def price_list_create(*, actor: Actor, data: dict[str, Any]) -> PriceList:
     return pl
 
 
-def price_list_update(*, actor: Actor, price_list_id: int, changes: dict[str, Any]
-                      ) -> PriceList:
+def price_list_update(*, actor: Actor, price_list_id: int, version: int,
+                      changes: dict[str, Any]) -> PriceList:
     """Rename, regroup or (de)activate a price list (administrators). The currency is
-    fixed once the list prices anything. Audit ``update``; event
-    ``sales.price_list_updated``."""
+    fixed once the list prices anything. Stale ``version`` → Conflict with the current
+    values; audit ``update``; event ``sales.price_list_updated``."""
     require_admin(actor)
     with transaction.atomic():
         pl = queries.price_list_for_write(price_list_id=price_list_id)
         before = audit.snapshot(pl, AUDIT_PRICE_LIST)
+        if pl.version != version:
+            raise Conflict(_("This price list was changed by someone else."),
+                           current={**before, "version": pl.version},
+                           current_version=pl.version)
         changed = assign(pl, changes, allowed=PRICE_LIST_FIELDS, writable=PRICE_LIST_FIELDS)
         _clean_price_list(pl)
         validate(pl)
@@ -180,7 +179,7 @@ def price_list_update(*, actor: Actor, price_list_id: int, changes: dict[str, An
             raise ValidationError({"name": [_("A price list with this name exists.")]})
         if not changed:
             return pl
-        pl.save(update_fields=changed)
+        save_versioned(pl, version, changed, _("This price list was changed by someone else."))
         audit.record(actor, pl, "update", before, audit.snapshot(pl, AUDIT_PRICE_LIST))
         emit("sales.price_list_updated", price_list_id=pl.pk, fields=sorted(changed))
     return pl

@@ -20,8 +20,9 @@ Workflow::
     approved ──mark sent──▶ sent ──accept──▶ accepted
     approved | sent | accepted ──to order──▶ ordered (an Order is created)
 
-Editing a pending, approved or rejected quote sends it back to draft; a sent, accepted or
-ordered quote no longer changes. ``submit``, edits, ``mark sent``, ``accept`` and ``to order``
+Editing a pending, approved or rejected quote sends it back to draft (a rejection's reason,
+kept on the quote while it is rejected, is then cleared); a sent, accepted or ordered quote
+no longer changes. ``submit``, edits, ``mark sent``, ``accept`` and ``to order``
 need ``change`` on the quote; ``approve`` and ``reject`` need ``approve`` (managers within
 their team, administrators everywhere), and nobody approves their own discount.
 """
@@ -36,7 +37,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,7 +44,7 @@ from guanxi.core import audit
 from guanxi.core.access import Actor, policy
 from guanxi.core.events import emit
 from guanxi.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
-from guanxi.core.services import assign, validate
+from guanxi.core.services import assign, save_versioned, validate
 from guanxi.sales.models import Product, Quote, QuoteLine, QuoteStatus
 from guanxi.sales.queries import products as product_queries
 from guanxi.sales.queries import quotes as queries
@@ -57,7 +57,7 @@ LINE_KEYS = {"product", "description", "quantity", "unit_price", "discount", "ta
 EDITABLE = {"valid_until", "notes"}
 AUDIT_QUOTE = ["number", "customer", "opportunity", "price_list", "status", "currency",
                "issued_on", "valid_until", "subtotal", "discount_total", "tax_total", "total",
-               "max_discount", "notes", "approved_by", "owner", "team"]
+               "max_discount", "notes", "rejection_reason", "approved_by", "owner", "team"]
 LOCKED = {QuoteStatus.SENT, QuoteStatus.ACCEPTED, QuoteStatus.ORDERED}
 BACK_TO_DRAFT = {QuoteStatus.PENDING, QuoteStatus.APPROVED, QuoteStatus.REJECTED}
 ORDERABLE = {QuoteStatus.APPROVED, QuoteStatus.SENT, QuoteStatus.ACCEPTED}
@@ -364,15 +364,7 @@ def _check_version(actor: Actor, quote: Quote, version: int) -> None:
 
 
 def _save_changes(quote: Quote, version: int, fields: Iterable[str]) -> None:
-    """The UPDATE filters on the version read, so a concurrent writer loses (SQLite has no
-    row locks)."""
-    values = {Quote._meta.get_field(f).attname: getattr(quote, Quote._meta.get_field(f).attname)
-              for f in fields}
-    updated = Quote.objects.filter(pk=quote.pk, version=version).update(
-        version=F("version") + 1, **values)
-    if updated != 1:
-        raise Conflict(_("This quote was changed by someone else."))
-    quote.version = version + 1
+    save_versioned(quote, version, fields, _("This quote was changed by someone else."))
 
 
 def quote_update(*, actor: Actor, quote_id: int, version: int,
@@ -409,7 +401,8 @@ def quote_update(*, actor: Actor, quote_id: int, version: int,
                   "max_discount"}
         if quote.status in BACK_TO_DRAFT:
             quote.status, quote.approved_by, quote.approved_at = QuoteStatus.DRAFT, None, None
-            fields |= {"status", "approved_by", "approved_at"}
+            quote.rejection_reason = ""
+            fields |= {"status", "approved_by", "approved_at", "rejection_reason"}
         _save_changes(quote, version, fields)
         if lines is not None:
             QuoteLine.objects.filter(quote_id=quote.pk).delete()
@@ -497,7 +490,8 @@ def quote_approve(*, actor: Actor, quote_id: int, version: int) -> Quote:
 
 
 def quote_reject(*, actor: Actor, quote_id: int, version: int, reason: str = "") -> Quote:
-    """Refuse a pending quote's discount, with a reason. Action ``approve``. The owner edits
+    """Refuse a pending quote's discount, with a reason (stored on the quote as
+    ``rejection_reason`` until it goes back to draft). Action ``approve``. The owner edits
     it (back to draft) and submits again. Audit; event ``sales.quote_rejected``."""
     reason = (reason or "").strip()
     if len(reason) > 500:
@@ -507,9 +501,10 @@ def quote_reject(*, actor: Actor, quote_id: int, version: int, reason: str = "")
                       _("Only a quote awaiting approval can be rejected; this one is "
                         "%(status)s."))
         old = quote.status
-        quote.status = QuoteStatus.REJECTED
-        _save_changes(quote, version, ["status"])
-        _record(actor, quote, old, reason=[None, reason or None])
+        old_reason = quote.rejection_reason
+        quote.status, quote.rejection_reason = QuoteStatus.REJECTED, reason
+        _save_changes(quote, version, ["status", "rejection_reason"])
+        _record(actor, quote, old, rejection_reason=[old_reason or None, reason or None])
         emit("sales.quote_rejected", quote_id=quote.pk, approver_id=actor.user.pk,
              owner_id=quote.owner_id, reason=reason)
     return quote

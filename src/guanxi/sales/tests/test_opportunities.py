@@ -84,6 +84,39 @@ def test_access(actors, cust):
     assert queries.board(actor=actors["sales1b"]).columns[2].count == 1
 
 
+def test_board_columns_cards_and_recently_closed(actors, users, cust):
+    from guanxi.sales.models import Opportunity
+
+    today = timezone.localdate()
+    made = {}
+    for name, close in [("late", today + dt.timedelta(days=9)), ("none", None),
+                        ("soon", today + dt.timedelta(days=1)), ("mid", today)]:
+        made[name] = services.opportunity_create(actor=actors["sales1"], data={
+            "name": name, "customer": cust.pk, "amount": "100", "expected_close": close})
+    services.opportunity_create(actor=actors["manager"], data={
+        "name": "manager's", "customer": cust.pk, "amount": "5"})
+    for name, code in [("won-now", "won"), ("won-before", "won"), ("lost-now", "lost")]:
+        o = services.opportunity_create(actor=actors["sales1"], data={
+            "name": name, "customer": cust.pk, "amount": "1000"})
+        made[name] = services.opportunity_move(actor=actors["sales1"], opportunity_id=o.pk,
+                                               stage_id=stage(code).pk, reason="价格")
+    Opportunity.objects.filter(pk=made["won-before"].pk).update(
+        closed_at=timezone.now() - dt.timedelta(days=31))
+
+    b = queries.board(actor=actors["sales1"], per_column=3)
+    cols = {c.stage.code: c for c in b.columns}
+    first = cols["qualification"]
+    assert [c["name"] for c in first.cards] == ["mid", "soon", "late"]  # by close, empty last
+    assert (first.count, first.amount, first.more) == (5, Decimal("405.00"), True)
+    assert [c["name"] for c in cols["won"].cards] == ["won-now"]  # closed in the last 30 days
+    assert (cols["won"].count, cols["won"].amount) == (1, Decimal("1000.00"))
+    assert [c["name"] for c in cols["lost"].cards] == ["lost-now"]
+    assert cols["proposal"].count == 0 and cols["proposal"].cards == []
+    mine = queries.board(actor=actors["sales1"], owner=users["sales1"].pk)
+    assert [c["name"] for c in mine.columns[0].cards] == ["mid", "soon", "late", "none"]
+    assert queries.board(actor=actors["sales2"]).columns[0].count == 0
+
+
 def test_forecast_and_win_rate(actors, users, cust):
     today = timezone.localdate()
     for amount, code in [("1000", "proposal"), ("3000", "negotiation")]:

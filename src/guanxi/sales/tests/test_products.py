@@ -11,7 +11,7 @@ import pytest
 from guanxi.core import services as core_services
 from guanxi.core.exceptions import Conflict, PermissionDenied, ValidationError
 from guanxi.core.models import AuditRecord
-from guanxi.sales.models import ExchangeRate, PriceListItem, Product, TaxRate
+from guanxi.sales.models import ExchangeRate, PriceList, PriceListItem, Product, TaxRate
 from guanxi.sales.queries import products as queries
 from guanxi.sales.services import products as services
 
@@ -135,8 +135,9 @@ def test_price_lists_and_their_prices(actors, vat):
     changes = [r.changes for r in AuditRecord.objects.filter(
         model="sales.pricelist", action="update").order_by("id")]
     assert changes == [{"price:GX-1": [None, "88.00"]}, {"price:GX-1": ["88.00", "85.00"]}]
+    assert PriceList.objects.get(pk=pl.pk).version == 1, "prices leave the list's version"
     with pytest.raises(ValidationError) as exc:
-        services.price_list_update(actor=actors["admin"], price_list_id=pl.pk,
+        services.price_list_update(actor=actors["admin"], price_list_id=pl.pk, version=1,
                                    changes={"currency": "USD"})
     assert "currency" in exc.value.message_dict
     with pytest.raises(ValidationError):
@@ -145,6 +146,37 @@ def test_price_lists_and_their_prices(actors, vat):
     services.price_list_item_remove(actor=actors["admin"], price_list_id=pl.pk,
                                     item_id=item.pk)
     assert not PriceListItem.objects.exists()
+
+
+def test_price_list_versions(actors, events, django_capture_on_commit_callbacks):
+    pl = services.price_list_create(actor=actors["admin"], data={"name": "经销商价"})
+    assert pl.version == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        pl = services.price_list_update(actor=actors["admin"], price_list_id=pl.pk,
+                                        version=1, changes={"channel": "线下",
+                                                            "relation_kind": "intermediary"})
+    assert pl.version == 2 and PriceList.objects.get(pk=pl.pk).version == 2
+    assert ("sales.price_list_updated", {"price_list_id": pl.pk,
+                                         "fields": ["channel", "relation_kind"]}) in events
+    rec = AuditRecord.objects.get(model="sales.pricelist", action="update")
+    assert rec.changes == {"channel": [None, "线下"], "relation_kind": [None, "intermediary"]}
+    with pytest.raises(Conflict) as exc:
+        services.price_list_update(actor=actors["admin"], price_list_id=pl.pk, version=1,
+                                   changes={"name": "旧版本", "active": False})
+    assert exc.value.current_version == 2
+    assert exc.value.current == {"name": "经销商价", "currency": "CNY",
+                                 "relation_kind": "intermediary", "channel": "线下",
+                                 "active": True, "version": 2}
+    stored = PriceList.objects.get(pk=pl.pk)
+    assert (stored.name, stored.active, stored.version) == ("经销商价", True, 2)
+    assert AuditRecord.objects.filter(model="sales.pricelist", action="update").count() == 1
+    same = services.price_list_update(actor=actors["admin"], price_list_id=pl.pk, version=2,
+                                      changes={"name": "经销商价"})
+    assert same.version == 2 and PriceList.objects.get(pk=pl.pk).version == 2
+    for name in ("sales1", "manager"):
+        with pytest.raises(PermissionDenied):
+            services.price_list_update(actor=actors[name], price_list_id=pl.pk, version=2,
+                                       changes={"name": "x"})
 
 
 def test_product_list_filters_and_keyset_pages(actors, vat):
@@ -221,9 +253,30 @@ def test_price_list_pages(client, users, actors, vat):
     assert item.price == D("95.50")
     body = client.get(url).content.decode()
     assert "95.50" in body and "天猫价" in body
-    r = client.post(url, {"form": "header", "name": "天猫旗舰店价", "currency": "CNY",
-                          "channel": "tmall", "active": "on"})
+    assert 'name="version" value="1"' in body
+    header = {"form": "header", "name": "天猫旗舰店价", "currency": "CNY", "channel": "tmall",
+              "active": "on", "version": 1}
+    r = client.post(url, header)
     assert r.status_code == 302
+    pl = PriceList.objects.get()
+    assert (pl.name, pl.version) == ("天猫旗舰店价", 2)
+    services.price_list_update(actor=actors["admin"], price_list_id=pl.pk, version=2,
+                               changes={"channel": "wechat"})
+    stale = {**header, "name": "天猫价（新）", "version": 2}
+    r = client.post(url, stale)
+    assert r.status_code == 200
+    assert {(str(c["field"]), c["theirs"], c["mine"]) for c in r.context["conflict"]} == {
+        ("Name", "天猫旗舰店价", "天猫价（新）"), ("Sales channel", "wechat", "tmall")}
+    form = r.context["header_form"]
+    assert form["name"].value() == "天猫价（新）" and form["channel"].value() == "tmall"
+    assert form["version"].value() == "3"
+    body = r.content.decode()
+    assert 'id="conflict"' in body and "天猫价（新）" in body
+    assert (PriceList.objects.get().name, PriceList.objects.get().channel) == ("天猫旗舰店价",
+                                                                               "wechat")
+    r = client.post(url, {**stale, "version": 3})
+    assert r.status_code == 302
+    assert (PriceList.objects.get().name, PriceList.objects.get().version) == ("天猫价（新）", 4)
     client.force_login(users["sales1"])
     assert "95.50" in client.get(url).content.decode()
     assert client.post(f"{url}items/{item.pk}/remove/").status_code == 403
@@ -280,4 +333,5 @@ def test_products_api(api, actors, vat):
                                  price=D("90"))
     r = sales.get(f"/products/price-lists/{pl.pk}")
     assert r.status_code == 200 and r.json()["items"][0]["price"] == "90.00"
+    assert r.json()["version"] == 1
     assert [x["name"] for x in sales.get("/products/price-lists").json()] == ["会员价"]

@@ -159,6 +159,10 @@ def test_manager_of_another_team_gets_404(api, actors, cat):
     assert r.status_code == 404
     r = api("admin").post(f"/quotes/{body['id']}/reject", {"version": 2, "reason": "太低"})
     assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert r.json()["rejection_reason"] == "太低"
+    assert a.get(f"/quotes/{body['id']}").json()["rejection_reason"] == "太低"
+    r = a.patch(f"/quotes/{body['id']}", {"version": 3, "notes": "改价"})
+    assert r.json()["status"] == "draft" and r.json()["rejection_reason"] == ""
 
 
 def test_list_pages_with_a_cursor(api, acme, cat):

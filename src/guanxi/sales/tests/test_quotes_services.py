@@ -168,6 +168,19 @@ def test_create_prices_lines_stores_totals_audits_and_emits(
     assert second.number.endswith("-00002")
 
 
+def test_numbers_keep_counting_past_99999(actors, acme, cat):
+    """As text "-100000" sorts below "-99999"; the next number still follows the highest."""
+    stem = f"QT-{timezone.localdate():%Y%m}-"
+    a = make_quote(actors["sales1"], acme.pk, cat)
+    b = make_quote(actors["sales1"], acme.pk, cat)
+    Quote.objects.filter(pk=a.pk).update(number=f"{stem}99999")
+    Quote.objects.filter(pk=b.pk).update(number=f"{stem}100000")
+    assert make_quote(actors["sales1"], acme.pk, cat).number == f"{stem}100001"
+    Quote.objects.filter(pk=b.pk).update(number=f"{stem}99998")  # the longest number wins,
+    Quote.objects.filter(pk=a.pk).update(number=f"{stem}100007")  # not the newest row
+    assert make_quote(actors["sales1"], acme.pk, cat).number == f"{stem}100008"
+
+
 def test_foreign_list_price_converts_to_cny(actors, acme, cat):
     from guanxi.sales.services import fx
 
@@ -207,6 +220,7 @@ def test_customer_price_list_and_opportunity_must_be_visible_and_fit(actors, use
         services.quote_create(actor=actors["sales1"], customer_id=other.pk)
     assert exc.value.message_dict == {"customer": ["No such customer."]}
     product_services.price_list_update(actor=actors["admin"], price_list_id=cat.price_list.pk,
+                                       version=cat.price_list.version,
                                        changes={"active": False})
     pipeline = Pipeline.objects.create(name="测试漏斗")
     stage = Stage.objects.create(pipeline=pipeline, name="方案", position=1,
@@ -311,11 +325,21 @@ def test_reject_edit_and_submit_again(actors, acme, cat, events,
                                   reason="折扣太大")
     assert q.status == "rejected"
     assert any(n == "sales.quote_rejected" and p["reason"] == "折扣太大" for n, p in events)
+    q.refresh_from_db()
+    assert (q.status, q.rejection_reason) == ("rejected", "折扣太大")
+    rec = AuditRecord.objects.filter(model="sales.quote", object_id=str(q.pk)).latest("id")
+    assert rec.changes == {"status": ["pending", "rejected"],
+                           "rejection_reason": [None, "折扣太大"]}
     with pytest.raises(ValidationError):  # only a draft is submitted
         services.quote_submit(actor=actors["sales1"], quote_id=q.pk, version=3)
     q = services.quote_update(actor=actors["sales1"], quote_id=q.pk, version=3, lines=[
         {"product": cat.licence.pk, "quantity": D("2"), "discount": D("0.1")}])
     assert (q.status, q.max_discount) == ("draft", D("0.1"))
+    q.refresh_from_db()
+    assert q.rejection_reason == ""  # back to draft: the rejection no longer holds
+    rec = AuditRecord.objects.filter(model="sales.quote", object_id=str(q.pk)).latest("id")
+    assert rec.changes["status"] == ["rejected", "draft"]
+    assert rec.changes["rejection_reason"] == ["折扣太大", None]
     assert services.quote_submit(actor=actors["sales1"], quote_id=q.pk,
                                  version=4).status == "approved"
 

@@ -171,6 +171,24 @@ def test_workflow_buttons_follow_the_actor(client, users, actors, acme, cat):
     assert "order-quote" not in body and "edit-quote" not in body
 
 
+def test_rejected_quote_shows_the_reason(client, users, actors, acme, cat):
+    q = make_quote(actors["sales1"], acme.pk, cat, discount=D("0.25"))
+    services.quote_submit(actor=actors["sales1"], quote_id=q.pk, version=1)
+    client.force_login(users["manager"])
+    r = client.post(f"/sales/quotes/{q.pk}/do/reject/",
+                    {"version": 2, "reason": "折扣<b>太大</b>"})
+    assert r.status_code == 302
+    client.force_login(users["sales1"])
+    body = client.get(f"/sales/quotes/{q.pk}/").content.decode()
+    note = re.search(r'id="rejected-note">(.*?)</div>\s*</div>', body, re.S).group(1)
+    assert "折扣&lt;b&gt;太大&lt;/b&gt;" in note and "<b>" not in note  # escaped
+    assert "折扣&lt;b&gt;太大" in client.get(f"/sales/quotes/{q.pk}/edit/").content.decode()
+    services.quote_update(actor=actors["sales1"], quote_id=q.pk, version=3,
+                          changes={"notes": "改为九折"})
+    body = client.get(f"/sales/quotes/{q.pk}/").content.decode()
+    assert "rejection-reason" not in body and "太大" not in body
+
+
 def test_list_filters(client, users, actors, acme, cat):
     a = make_quote(actors["sales1"], acme.pk, cat)
     b = make_quote(actors["sales1b"], customer(actors["sales1b"], "李四商店").pk, cat)

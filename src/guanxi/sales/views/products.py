@@ -90,6 +90,7 @@ class CategoryForm(StyledForm, forms.Form):
 
 
 class PriceListForm(StyledForm, forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
     currency = forms.ChoiceField(label=gettext_lazy("Currency"), choices=Currency.choices,
                                  initial="CNY")
@@ -102,9 +103,14 @@ class PriceListForm(StyledForm, forms.Form):
                                                      "any channel"))
     active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
 
+    FIELDS = ("name", "currency", "relation_kind", "channel", "active")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.style()
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in self.FIELDS}
 
 
 class PriceItemForm(StyledForm, forms.Form):
@@ -242,7 +248,7 @@ def pricelist_list(request: HttpRequest) -> HttpResponse:
         require_admin(actor)
         if form.is_valid():
             try:
-                pl = services.price_list_create(actor=actor, data=form.cleaned_data)
+                pl = services.price_list_create(actor=actor, data=form.changes())
             except ValidationError as exc:
                 errors_into_form(form, exc)
             else:
@@ -266,16 +272,28 @@ def pricelist_detail(request: HttpRequest, price_list_id: int) -> HttpResponse:
     pl = queries.price_list_get(actor=actor, price_list_id=price_list_id)
     is_admin = _is_admin(actor)
     item_form = PriceItemForm(actor=actor) if is_admin else None
-    header_form = PriceListForm(initial={f: getattr(pl, f) for f in services.PRICE_LIST_FIELDS}
-                                ) if is_admin else None
+    initial = {f: getattr(pl, f) for f in PriceListForm.FIELDS} | {"version": pl.version}
+    header_form = PriceListForm(initial=initial) if is_admin else None
+    conflict = None
     if request.method == "POST":
         require_admin(actor)
         if request.POST.get("form") == "header":
-            header_form = PriceListForm(request.POST)
+            header_form = PriceListForm(request.POST, initial=initial)
             if header_form.is_valid():
                 try:
                     services.price_list_update(actor=actor, price_list_id=pl.pk,
-                                               changes=header_form.cleaned_data)
+                                               version=header_form.cleaned_data.get("version")
+                                               or 0, changes=header_form.changes())
+                except Conflict as exc:
+                    current = exc.current or {}
+                    conflict = [{"field": header_form.fields[name].label,
+                                 "theirs": current.get(name), "mine": value}
+                                for name, value in header_form.changes().items()
+                                if str(current.get(name) or "") != str(value or "")]
+                    data = request.POST.copy()
+                    data["version"] = str(exc.current_version)
+                    header_form = PriceListForm(data, initial=initial)
+                    header_form.is_valid()
                 except ValidationError as exc:
                     errors_into_form(header_form, exc)
                 else:
@@ -296,7 +314,8 @@ def pricelist_detail(request: HttpRequest, price_list_id: int) -> HttpResponse:
     pl.group_label = _group_label(pl.relation_kind)
     return render(request, "sales/products/pricelist_detail.html", {
         "pl": pl, "items": queries.price_list_items(actor=actor, price_list_id=pl.pk),
-        "item_form": item_form, "header_form": header_form, "is_admin": is_admin})
+        "item_form": item_form, "header_form": header_form, "is_admin": is_admin,
+        "conflict": conflict})
 
 
 @page
