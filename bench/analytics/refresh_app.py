@@ -7,10 +7,12 @@
    BG/NBD-like pattern (a first purchase per customer, then purchases at a customer-specific
    rate until the customer drops out; spend per order around a customer-specific mean); order
    lines adding up to each order's total (``--lines`` in all); 2% of the orders cancelled and
-   1% partly refunded. Then ANALYZE.
+   1% partly refunded; a stated purchase intent for 2% of the customers and 20,000 open
+   opportunities (for the CLV with intent). Then ANALYZE.
 3. Runs ``guanxi.analytics.jobs.refresh(as_of=...)`` in a child process and reports the wall
    and CPU time of each phase (aggregate: the SQL aggregation; score: the engine and the
-   segment queries; write: the snapshots and the customers' lifecycle stages), the whole
+   segment queries, the profiles; write: the snapshots and the customers' lifecycle stages;
+   rules: the association rules over the order lines of the RFM window), the whole
    refresh, and the child's peak resident memory (``wait4``).
 
     .venv/bin/python bench/analytics/refresh_app.py [--customers N] [--lines L] [--seed S]
@@ -58,6 +60,7 @@ def timed(name, fn):
 jobs.transactions_frame = timed("aggregate", jobs.transactions_frame)
 jobs._score = timed("score", jobs._score)
 jobs._write = timed("write", jobs._write)
+jobs.product_rules = timed("rules", jobs.product_rules)
 as_of = dt.date.fromisoformat(sys.argv[1])
 w, c = time.perf_counter(), time.process_time()
 run = jobs.refresh(as_of=as_of)
@@ -202,10 +205,32 @@ def fill(database: str, customers: int, lines: int, seed: int, as_of: dt.date) -
         })
         cur.execute(f"INSERT INTO sales_orderreturn ({cols}) SELECT {exprs} FROM sales_order "
                     "WHERE source = 'bench' AND status <> 'cancelled' AND random() < 0.01")
+        cur.execute("""
+            UPDATE customers_customer SET
+                purchase_intent = (ARRAY['more', 'steady', 'less', 'leaving'])[1 + id %% 4],
+                intent_from = CASE WHEN id %% 3 = 0 THEN %s::date + (id %% 120)::int END
+            WHERE random() < 0.02""", (as_of,))
+        cur.execute("SELECT s.pipeline_id, s.id FROM sales_stage s JOIN sales_pipeline p "
+                    "ON p.id = s.pipeline_id WHERE p.is_default AND NOT s.is_won "
+                    "AND NOT s.is_lost ORDER BY s.position")
+        stages = cur.fetchall()
+        cols, exprs = _filler("sales_opportunity", cur, {
+            "name": "'Bench deal ' || c.id", "customer_id": "c.id", "owner_id": "c.owner_id",
+            "team_id": "c.team_id", "pipeline_id": str(stages[0][0]),
+            "stage_id": f"(ARRAY[{','.join(str(s) for _, s in stages)}])"
+                        f"[1 + c.id % {len(stages)}]",
+            "status": "'open'", "currency": "'CNY'",
+            "amount": "round((1000 + random() * 50000)::numeric, 2)",
+            "amount_cny": "round((1000 + random() * 50000)::numeric, 2)",
+            "expected_close": f"DATE '{as_of.isoformat()}' + (random() * 400)::int",
+            "version": "1", "created_at": "now()", "updated_at": "now()",
+        })
+        cur.execute(f"INSERT INTO sales_opportunity ({cols}) SELECT {exprs} FROM "
+                    "(SELECT * FROM customers_customer ORDER BY random() LIMIT 20000) AS c")
         cur.execute("ANALYZE")
         counts = {}
         for table in ("customers_customer", "sales_order", "sales_orderline",
-                      "sales_orderreturn"):
+                      "sales_orderreturn", "sales_opportunity"):
             cur.execute(f"SELECT count(*) FROM {table}")
             counts[table] = cur.fetchone()[0]
         return counts
@@ -264,7 +289,7 @@ def main() -> None:
     print(f"refresh as of {as_of}: {r['n_customers']:,} customers ({r['buyers']:,} buyers), "
           f"{r['snapshots']:,} snapshots; fits: {', '.join(r['fits'])}")
     print("\n| phase | wall | CPU | peak memory so far |\n|---|---|---|---|")
-    for name in ("aggregate", "score", "write"):
+    for name in ("aggregate", "score", "write", "rules"):
         p = r["phases"].get(name, {"wall": float("nan"), "cpu": float("nan"),
                                    "peak_rss_kib": float("nan")})
         print(f"| {name} | {p['wall']:.2f} s | {p['cpu']:.2f} s "

@@ -49,6 +49,7 @@ from guanxi.analytics.engine.rfm import rfm_analysis  # noqa: E402
 from guanxi.analytics.engine.summary import clv_summary  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parents[1]
 OUT = generate.DEFAULT_OUT
 CALIBRATION_END = "2024-06-30"
 AS_OF = "2024-12-31"
@@ -131,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         "--file", type=Path, default=None, help="an existing transaction log (default: generate)"
     )
     parser.add_argument("--skip-lifetimes", action="store_true")
+    parser.add_argument("--pymc-python", type=Path, default=None,
+                        help="the interpreter of an environment with pymc-marketing "
+                             "(default: .venv-pymc/bin/python when present)")
     args = parser.parse_args(argv)
 
     path = args.file or generate.default_path(args.customers, args.seed, False)
@@ -189,12 +193,28 @@ def main(argv: list[str] | None = None) -> int:
         )
         record(results, "lifetimes_gamma_gamma", wall, cpu, str(theirs))
 
-    try:
-        import pymc_marketing  # noqa: F401
-    except ImportError:
-        results["pymc_marketing"] = "not installed: skipped"
+    # pymc-marketing's MAP fits on the same summary, in its own environment (it pins an older
+    # numpy): make bench-pymc, or --pymc-python PATH.
+    pymc_python = args.pymc_python or ROOT / ".venv-pymc" / "bin" / "python"
+    if not Path(pymc_python).exists():
+        results["pymc_marketing"] = "not installed (make bench-pymc): skipped"
     else:
-        results["pymc_marketing"] = "installed, not measured by this script"
+        import polars as pl
+
+        summary_file = OUT / "summary.parquet"
+        pl.DataFrame({"customer_id": summary.customer, "x": x, "t_x": t_x, "T": age,
+                      "monetary": mean}).write_parquet(summary_file)
+        done = subprocess.run([str(pymc_python), str(BENCH / "pymc_map.py"), str(summary_file)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode:
+            results["pymc_marketing"] = f"failed: {done.stderr.strip().splitlines()[-1:]}"
+        else:
+            pm = json.loads(done.stdout.strip().splitlines()[-1])
+            results["pymc_marketing"] = f"pymc-marketing {pm['version']}, MAP"
+            for key in ("bgnbd", "gamma_gamma"):
+                results[f"pymc_{key}"] = pm[key]["params"]
+                record(results, f"pymc_{key}", pm[key]["wall"], pm[key]["cpu"],
+                       str(pm[key]["params"]))
     print(f"pymc-marketing: {results['pymc_marketing']}")
 
     # 3. The whole CLV run, file to per-customer CSV, each side in its own process.
@@ -295,6 +315,17 @@ def table(r: dict[str, Any]) -> str:
         f"| peak resident memory of the CLV run | {r['cli_clv_peak_mib']:.0f} MiB | | "
         f"{peak_theirs} | | | < 1024 MiB |",
     ]  # fmt: skip
+    if "pymc_bgnbd_s" in r:
+        lines += [
+            "",
+            f"| {r['pymc_marketing']} | guanxi wall | pymc-marketing wall | pymc-marketing CPU "
+            "| speed-up (wall) | parameters (MAP, default priors) |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, key in (("BG/NBD fit", "bgnbd"), ("Gamma-Gamma fit", "gamma_gamma")):
+            params = ", ".join(f"{k} {v:.4g}" for k, v in r[f"pymc_{key}"].items())
+            lines.append(f"| {label} | {seconds(key)} | {seconds('pymc_' + key)} "
+                         f"| {cpu('pymc_' + key)} | {ratio('pymc_' + key, key)} | {params} |")
     if "bgnbd_max_rel_diff" in r:
         lines += [
             "",

@@ -18,6 +18,7 @@ import datetime as dt
 import io
 import json
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -26,17 +27,27 @@ import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import DecimalField, F, OuterRef, Subquery, Sum, Value
+from django.db.models import F, Sum
 from django.db.models.functions import Coalesce, ExtractYear, TruncDate
 from django.utils import timezone
 from numpy.typing import NDArray
 
-from guanxi.analytics import engine
+from guanxi.analytics import engine, partitions
 from guanxi.analytics.engine.abc import abc_analysis, value_tiers
 from guanxi.analytics.engine.bgnbd import fit_bgnbd
 from guanxi.analytics.engine.clv import bgnbd_gamma_gamma_clv, discounted_value
+from guanxi.analytics.engine.days import day_number
+from guanxi.analytics.engine.errors import InputError
 from guanxi.analytics.engine.gammagamma import fit_gamma_gamma
+from guanxi.analytics.engine.groups import daily_log
+from guanxi.analytics.engine.intent import change_for, model_clv_with_intent
 from guanxi.analytics.engine.lifecycle import STAGES, lifecycle_stages
+from guanxi.analytics.engine.profiles import (
+    TAGS,
+    association_rules,
+    cluster_customers,
+    profile_tags,
+)
 from guanxi.analytics.engine.rfm import RFM_CLASSES, rfm_analysis
 from guanxi.analytics.engine.segments import (
     clv_classes,
@@ -48,9 +59,17 @@ from guanxi.analytics.engine.version import ENGINE_VERSION
 from guanxi.analytics.models import CostEntry, ModelRun, ScoreSnapshot
 from guanxi.core.models import JobRun
 from guanxi.customers.models import Customer
-from guanxi.sales.models import Opportunity, Order, OrderReturn
+from guanxi.sales.models import Opportunity, Order, OrderLine, OrderReturn
 
 _ = engine
+
+#: Weeks over which a stated change in buying is reached ("gradually", source 003 §6.2.2).
+INTENT_RAMP_WEEKS = 13
+
+#: Association rules: the least share of orders a SKU (and a pair) must be in, and how many of
+#: the strongest rules a run keeps.
+RULES_MIN_SUPPORT = 0.001
+RULES_MAX = 200
 
 #: Rows per COPY chunk (CSV rendered by polars, then streamed to the server).
 COPY_CHUNK = 200_000
@@ -65,6 +84,7 @@ class RefreshSettings:
     discount_rate: float = 0.1  # a year; converted to the weekly rate
     abc_cuts: tuple[float, float] = (0.8, 0.95)
     tier_cuts: tuple[float, float, float] = (0.01, 0.05, 0.2)
+    rules_window_days: int = 90  # association rules: the orders of the last quarter
 
     @classmethod
     def from_settings(cls) -> RefreshSettings:
@@ -72,6 +92,7 @@ class RefreshSettings:
             rfm_window_days=getattr(settings, "ANALYTICS_RFM_WINDOW_DAYS", 365),
             horizon_weeks=getattr(settings, "ANALYTICS_CLV_HORIZON_WEEKS", 52),
             discount_rate=getattr(settings, "ANALYTICS_DISCOUNT_RATE", 0.1),
+            rules_window_days=getattr(settings, "ANALYTICS_RULES_WINDOW_DAYS", 90),
         )
 
 
@@ -99,10 +120,14 @@ def _query_frame(qs, schema: dict[str, Any]) -> pl.DataFrame:
         kind = schema[name]
         if kind == pl.Date:
             data[name] = [
-                v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v)) for v in values
+                v if v is None or isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+                for v in values
             ]
         elif kind == pl.Float64:
-            data[name] = np.asarray([float(v) for v in values], dtype=np.float64)
+            data[name] = np.asarray([np.nan if v is None else float(v) for v in values],
+                                    dtype=np.float64)
+        elif kind == pl.String:
+            data[name] = list(values)
         else:
             data[name] = np.asarray(values, dtype=np.int64)
     return pl.DataFrame(data, schema=schema)
@@ -110,36 +135,46 @@ def _query_frame(qs, schema: dict[str, Any]) -> pl.DataFrame:
 
 def transactions_frame(*, until: dt.date) -> pl.DataFrame:
     """customer_id, day (date), amount: net spend per customer and purchase day up to
-    ``until`` (inclusive, in the configured time zone)."""
+    ``until`` (inclusive, in the configured time zone).
+
+    Two plain GROUP BYs, one over the orders and one over their returns (by the returned
+    order's customer and day), netted here: a return subquery per order would be evaluated
+    once for each of millions of orders. Cancelled orders and their returns are left out; a
+    day whose returns cancel its spend is no purchase day.
+    """
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    returns = (
-        OrderReturn.objects.filter(order_id=OuterRef("pk"))
-        .order_by()
-        .values("order_id")
-        .annotate(s=Sum("amount_cny"))
-        .values("s")
-    )
-    money = DecimalField(max_digits=18, decimal_places=2)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    qs = (
+    schema = {"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64}
+    spend = _query_frame(
         Order.objects.exclude(status="cancelled")
         .filter(ordered_at__lt=end)
-        .annotate(
-            net=F("total_cny")
-            - Coalesce(
-                Subquery(returns, output_field=money), Value(Decimal("0")), output_field=money
-            ),
-            day=TruncDate("ordered_at", tzinfo=tz),
-        )
+        .annotate(day=TruncDate("ordered_at", tzinfo=tz))
         .order_by()
         .values("customer_id", "day")
-        .annotate(amount=Sum("net"))
-        .filter(amount__gt=0)
-        .values_list("customer_id", "day", "amount")
+        .annotate(amount=Sum("total_cny"))
+        .values_list("customer_id", "day", "amount"),
+        schema,
     )
-    return _query_frame(
-        qs, {"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64}
+    returned = _query_frame(
+        OrderReturn.objects.exclude(order__status="cancelled")
+        .filter(order__ordered_at__lt=end)
+        .annotate(customer_id=F("order__customer_id"),
+                  day=TruncDate("order__ordered_at", tzinfo=tz))
+        .order_by()
+        .values("customer_id", "day")
+        .annotate(amount=Sum("amount_cny"))
+        .values_list("customer_id", "day", "amount"),
+        schema,
     )
+    if returned.height:
+        spend = (
+            spend.join(returned.rename({"amount": "returned"}), on=["customer_id", "day"],
+                       how="left")
+            .with_columns((pl.col("amount") - pl.col("returned").fill_null(0.0)).round(2)
+                          .alias("amount"))
+            .drop("returned")
+        )
+    return spend.filter(pl.col("amount") > 0)
 
 
 def _progress(job: JobRun | None, step: str, done: int, total: int = 5) -> None:
@@ -176,6 +211,7 @@ class Scores:
     expected_purchases: NDArray[np.float64] = field(init=False)
     expected_spend: NDArray[np.float64] = field(init=False)
     clv: NDArray[np.float64] = field(init=False)
+    clv_intent: NDArray[np.float64] = field(init=False)
     churn_probability: NDArray[np.float64] = field(init=False)
     expected_loss: NDArray[np.float64] = field(init=False)
     vk: NDArray[np.float64] = field(init=False)
@@ -185,6 +221,10 @@ class Scores:
     matrix: NDArray[np.str_] = field(init=False)
     portfolio: NDArray[np.str_] = field(init=False)
     reasons: pl.Series = field(init=False)  # JSON text per customer
+    tenure_days: NDArray[np.float64] = field(init=False)  # since the first purchase; NaN: none
+    days_since_last: NDArray[np.float64] = field(init=False)  # since the last purchase; NaN: none
+    tags: pl.Series = field(init=False)  # JSON text per customer (engine.profiles tag codes)
+    cluster: NDArray[np.int64] = field(init=False)  # -1: not clustered
 
     def __post_init__(self) -> None:
         n = len(self.ids)
@@ -202,7 +242,7 @@ class Scores:
         self.lifecycle_stage = np.full(n, "", dtype="<U12")
         self.declining = np.zeros(n, dtype=bool)
         self.has_clv = np.zeros(n, dtype=bool)
-        for name in ("p_alive", "expected_purchases", "expected_spend", "clv",
+        for name in ("p_alive", "expected_purchases", "expected_spend", "clv", "clv_intent",
                      "churn_probability", "expected_loss", "vk"):
             setattr(self, name, nan.copy())
         self.cost_to_serve = np.zeros(n)
@@ -211,6 +251,10 @@ class Scores:
         self.matrix = np.full(n, "", dtype="<U3")
         self.portfolio = np.full(n, "", dtype="<U12")
         self.reasons = pl.repeat("[]", n, dtype=pl.String, eager=True).alias("reasons")
+        self.tenure_days = nan.copy()
+        self.days_since_last = nan.copy()
+        self.tags = pl.repeat("[]", n, dtype=pl.String, eager=True).alias("tags")
+        self.cluster = np.full(n, -1, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -236,6 +280,7 @@ def refresh(
             "discount_rate": config.discount_rate,
             "abc_cuts": list(config.abc_cuts),
             "tier_cuts": list(config.tier_cuts),
+            "rules_window_days": config.rules_window_days,
         },
     )
     try:
@@ -246,10 +291,19 @@ def refresh(
         del frame
         _progress(job, "write", 3)
         _write(run, as_of, scores, batch_size)
-        run.fits, run.summary, run.n_customers = _json_safe(fits), _json_safe(summary), len(scores)
+        del scores
+        _progress(job, "rules", 4)
+        rules = product_rules(as_of=as_of, window_days=config.rules_window_days)
+        if rules is not None:
+            fits["rules"] = rules
+        run.fits, run.summary = _json_safe(fits), _json_safe(summary)
+        run.n_customers = summary["customers"]
         run.status, run.finished_at = ModelRun.Status.DONE, timezone.now()
         run.save(update_fields=["fits", "summary", "n_customers", "status", "finished_at"])
         ModelRun.objects.filter(as_of=as_of).exclude(pk=run.pk).delete()
+        from guanxi.analytics.services import snapshots_prune  # services imports jobs
+
+        snapshots_prune(written=as_of)
         _progress(job, "done", 5)
     except Exception:
         ModelRun.objects.filter(pk=run.pk).update(
@@ -271,11 +325,14 @@ def _score(
     fits: dict[str, Any] = {}
     summary: dict[str, Any] = {"customers": len(out), "buyers": 0}
     if frame.height:
-        cust_ids = frame["customer_id"].to_numpy()
-        uniq, codes = np.unique(cust_ids, return_inverse=True)
-        del cust_ids
-        days = frame["day"].cast(pl.Int32).to_numpy().astype(np.int32)  # days since 1970
-        amounts = frame["amount"].to_numpy()
+        # One row per customer and day, ordered: every engine pass below then takes its
+        # single-pass path.
+        uniq, codes, days, amounts = daily_log(
+            frame["customer_id"].to_numpy(),
+            frame["day"].cast(pl.Int32).to_numpy(),  # days since 1970
+            frame["amount"].to_numpy(),
+        )
+        del frame
         n = len(uniq)
         summary["buyers"] = int(n)
         # Position of each buyer code among all customers (every buyer is a customer).
@@ -299,6 +356,10 @@ def _score(
         out.abc_class[p] = abc.labels()
         out.value_tier[p] = tiers.codes()
         summary["rfm_means"] = {"r": rfm.r_mean, "f": rfm.f_mean, "m": rfm.m_mean}
+        first_rows = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        last_rows = np.r_[first_rows[1:] - 1, len(codes) - 1]
+        out.tenure_days[pos[codes[first_rows]]] = day_number(as_of) - days[first_rows]
+        out.days_since_last[pos[codes[last_rows]]] = day_number(as_of) - days[last_rows]
         life = lifecycle_stages(codes, days, amounts, as_of=as_of, n_customers=n)
         p = pos[life.customer]
         out.lifecycle_stage[p] = life.stage_codes()
@@ -319,6 +380,8 @@ def _score(
             out.churn_probability[p] = churn
             out.expected_loss[p] = churn * _max0(value)
             out.reasons = out.reasons.scatter(p, _reasons(out, p, p_alive))
+            out.clv_intent[p] = value
+            _stated_intent(out, s, fit_b, fit_g, pos, as_of, config)
         churn_fit = _churn(codes, days, amounts, as_of, n)
         if churn_fit is not None:
             fits["churn"] = churn_fit.to_dict()
@@ -328,12 +391,16 @@ def _score(
             # ``clv or 0.0``: no CLV (or a zero one) counts as zero, NaN stays NaN.
             clv_or_zero = np.where(out.has_clv[p], out.clv[p], 0.0)
             out.expected_loss[p] = prob * _max0(clv_or_zero)
-            learned = _json_lists(churn_fit.reasons)
+            learned = _reason_json(churn_fit.reason_index, churn_fit.reason_texts)
             keep = learned != "[]"
             out.reasons = out.reasons.scatter(p[keep.to_numpy()], learned.filter(keep))
         del codes, days, amounts
+    _open_pipeline(out, as_of, config)
     _segments(out, as_of, config)
     _prospects(out)
+    clusters = _profiles(out)
+    if clusters is not None:
+        fits["clusters"] = clusters.to_dict()
     summary["rfm_classes"] = _count(out.rfm_class)
     summary["stages"] = _count(out.lifecycle_stage)
     return out, fits, summary
@@ -365,6 +432,131 @@ def _clv(codes, days, amounts, as_of, config, n):
     return s, fit_b, fit_g, clv
 
 
+def _stated_intent(out: Scores, s, fit_b, fit_g, pos: NDArray[np.int64], as_of: dt.date,
+                   config: RefreshSettings) -> None:
+    """CLV with stated intent (engine.intent) for the customers who stated one: their model
+    CLV with the purchases from the intent's start scaled by the change they expect."""
+    stated = _query_frame(
+        Customer.objects.exclude(purchase_intent="").order_by("id")
+        .values_list("id", "purchase_intent", "intent_change_pct", "intent_from"),
+        {"id": pl.Int64, "intent": pl.String, "pct": pl.Float64, "start": pl.Date},
+    )
+    if not stated.height:
+        return
+    # Rows of the summary (s.customer are buyer codes; pos maps them to customer positions).
+    where = np.full(len(out), -1, dtype=np.int64)
+    where[pos[s.customer]] = np.arange(s.n)
+    k, found = _positions(out.ids, stated["id"].to_numpy())
+    rows = np.where(found, where[k], -1)
+    keep = rows >= 0
+    if not keep.any():
+        return
+    rows = rows[keep]
+    stated = stated.filter(pl.Series(keep))
+    change = np.array([change_for(i, None if c is None or np.isnan(c) else c)
+                       for i, c in stated.select("intent", "pct").iter_rows()])
+    weeks = stated.select(
+        ((pl.col("start") - pl.lit(as_of)).dt.total_days().clip(lower_bound=0).fill_null(0)
+         / 7.0).alias("w"))["w"].to_numpy()
+    weekly = (1 + config.discount_rate) ** (1 / 52) - 1
+    value = model_clv_with_intent(
+        fit_b, fit_g, s.x[rows], s.t_x[rows], s.T[rows], s.monetary[rows], change, weeks,
+        horizon_periods=config.horizon_weeks, discount_rate=weekly,
+        ramp_periods=INTENT_RAMP_WEEKS)
+    out.clv_intent[pos[s.customer[rows]]] = value
+
+
+def _open_pipeline(out: Scores, as_of: dt.date, config: RefreshSettings) -> None:
+    """Add each customer's open opportunities to their CLV with intent: amount in CNY times
+    the win probability (the opportunity's own, else its stage's), discounted from the
+    expected close (now, when it has passed or is not set); only deals expected to close
+    within the CLV horizon."""
+    opps = _query_frame(
+        Opportunity.objects.filter(status="open").order_by()
+        .annotate(p=Coalesce("probability", "stage__probability"))
+        .values_list("customer_id", "amount_cny", "p", "expected_close"),
+        {"customer_id": pl.Int64, "amount": pl.Float64, "p": pl.Float64, "close": pl.Date},
+    )
+    if not opps.height:
+        return
+    horizon_end = as_of + dt.timedelta(weeks=config.horizon_weeks)
+    opps = opps.with_columns(
+        pl.col("close").fill_null(as_of).clip(lower_bound=as_of).alias("close"),
+        pl.col("p").fill_null(0.0).alias("p"),
+    ).filter(pl.col("close") <= horizon_end)
+    weekly = (1 + config.discount_rate) ** (1 / 52) - 1
+    weeks = opps.select((pl.col("close") - pl.lit(as_of)).dt.total_days())["close"].to_numpy() / 7.0
+    value = (np.nan_to_num(opps["amount"].to_numpy()) * opps["p"].to_numpy()
+             / (1 + weekly) ** weeks)
+    k, found = _positions(out.ids, opps["customer_id"].to_numpy())
+    pipeline = np.zeros(len(out))
+    np.add.at(pipeline, k[found], value[found])
+    has = pipeline > 0
+    out.clv_intent[has] = np.nan_to_num(out.clv_intent[has], nan=0.0) + pipeline[has]
+
+
+def product_rules(*, as_of: dt.date, window_days: int) -> dict | None:
+    """Association rules between the SKUs bought in one order, over the orders of the
+    ``window_days`` days up to ``as_of`` (engine.profiles.association_rules), as JSON."""
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    end = dt.datetime.combine(as_of + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    start = end - dt.timedelta(days=window_days)
+    lines = _query_frame(
+        OrderLine.objects.exclude(order__status="cancelled").exclude(sku="")
+        .filter(order__ordered_at__gte=start, order__ordered_at__lt=end)
+        .order_by().values_list("order_id", "sku"),
+        {"order_id": pl.Int64, "sku": pl.String},
+    )
+    if lines.height == 0:
+        return None
+    # Baskets in order (the engine then needs no unique pass); SKUs as their dense rank, so
+    # code i names the i-th SKU in sorted order.
+    lines = lines.sort("order_id")
+    names = lines["sku"].unique().sort().to_list()
+    item = (lines["sku"].rank("dense").cast(pl.Int64) - 1).to_numpy()
+    rules = association_rules(lines["order_id"].to_numpy(), item,
+                              min_support=RULES_MIN_SUPPORT, max_rules=RULES_MAX)
+    return rules.to_dict(item_names=names)
+
+
+def _profiles(out: Scores):
+    """Rule-based tags for every customer and clusters of the buyers (engine.profiles); the
+    clusters' centres and descriptions go with the run's fits."""
+    matrix = profile_tags(
+        recency_days=out.days_since_last, frequency=out.frequency, monetary=out.monetary,
+        tenure_days=out.tenure_days, value_tier=out.value_tier,
+        lifecycle_stage=out.lifecycle_stage, declining=out.declining,
+        churn_probability=out.churn_probability, clv=out.clv, clv_intent=out.clv_intent)
+    out.tags = _code_json(matrix, tuple(t.code for t in TAGS))
+    buyers = np.flatnonzero(np.isfinite(out.tenure_days))
+    if len(buyers) < 50:
+        return None
+    try:
+        clusters = cluster_customers({
+            "recency_days": out.days_since_last[buyers],
+            "frequency": out.frequency[buyers].astype(np.float64),
+            "monetary": out.monetary[buyers],
+            "tenure_days": out.tenure_days[buyers],
+        }, seed=0)
+    except InputError:
+        return None
+    out.cluster[buyers] = clusters.labels
+    return clusters
+
+
+def _code_json(flags: NDArray[np.bool_], codes: tuple[str, ...]) -> pl.Series:
+    """Rows of a boolean matrix as JSON lists of the codes whose column is set, each distinct
+    row encoded once."""
+    if flags.size == 0:
+        return pl.Series("tags", ["[]"] * len(flags), dtype=pl.String)
+    # Each row as one integer (bit j = column j): a 1-D unique instead of a row-wise one.
+    keys = flags.astype(np.int64) @ (np.int64(1) << np.arange(flags.shape[1], dtype=np.int64))
+    values, inverse = np.unique(keys, return_inverse=True)
+    encoded = pl.Series("tags", [json.dumps([codes[j] for j in range(len(codes)) if v >> j & 1])
+                                 for v in values.tolist()], dtype=pl.String)
+    return encoded.gather(inverse.reshape(-1))
+
+
 def _segments(out: Scores, as_of: dt.date, config: RefreshSettings) -> None:
     """Cost to serve in the RFM window's years, profit, CLV class, the value × cost matrix
     and the relationship portfolio, for customers who bought (engine.segments)."""
@@ -382,7 +574,8 @@ def _segments(out: Scores, as_of: dt.date, config: RefreshSettings) -> None:
     cost = np.zeros(len(buyers))
     k, found = _positions(out.ids[buyers], costs["customer_id"].to_numpy())
     cost[k[found]] = np.nan_to_num(costs["s"].to_numpy()[found], nan=0.0)
-    clv = out.clv[buyers]
+    # Potential value: the CLV with stated intent and open pipeline where there is one.
+    clv = np.where(np.isfinite(out.clv_intent[buyers]), out.clv_intent[buyers], out.clv[buyers])
     profit = monetary - cost
     loyal = np.isin(out.lifecycle_stage[buyers], ["loyal", "repeat"]) & ~out.declining[buyers]
     out.clv_class[buyers] = clv_classes(monetary, clv, profit)
@@ -448,7 +641,6 @@ def _churn(codes, days, amounts, as_of, n):
     """The learned early-warning model; None (baseline 1 - P(alive) stays) when the history
     is too short to train and evaluate it."""
     from guanxi.analytics.engine.churn_model import churn_model
-    from guanxi.analytics.engine.errors import InputError
 
     horizon = getattr(settings, "ANALYTICS_CHURN_HORIZON_DAYS", 90)
     try:
@@ -493,19 +685,21 @@ def _reasons(out: Scores, p: NDArray[np.int64], p_alive: NDArray[np.float64]) ->
     )["reasons"]
 
 
-def _json_lists(lists: list[list[str]]) -> pl.Series:
-    """Lists of strings as JSON text (``json.dumps`` of each list). The engine hands over
-    Python lists; the few distinct ones are encoded once (building a polars list column of a
-    million rows instead takes gigabytes)."""
-    cache: dict[tuple[str, ...], str] = {}
-    texts = []
-    for items in lists:
-        key = tuple(items)
-        text = cache.get(key)
-        if text is None:
-            text = cache[key] = json.dumps(list(key))
-        texts.append(text)
-    return pl.Series("reasons", texts, dtype=pl.String)
+def _reason_json(index: NDArray[np.int16], texts: tuple[str, ...]) -> pl.Series:
+    """The churn model's reasons (rows of indexes into ``texts``, -1 for none) as JSON text
+    per customer. The few distinct rows are encoded once (a polars list column of a million
+    rows takes gigabytes)."""
+    if index.size == 0:
+        return pl.Series("reasons", ["[]"] * len(index), dtype=pl.String)
+    # Each row as one integer (base len(texts) + 1 digits, -1 as 0): a 1-D unique.
+    base = np.int64(len(texts) + 1)
+    keys = np.zeros(len(index), dtype=np.int64)
+    for col in range(index.shape[1]):
+        keys = keys * base + (index[:, col].astype(np.int64) + 1)
+    values, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    encoded = pl.Series("reasons", [json.dumps([texts[j] for j in index[i] if j >= 0])
+                                    for i in first.tolist()], dtype=pl.String)
+    return encoded.gather(inverse.reshape(-1))
 
 
 def _prospects(out: Scores) -> None:
@@ -584,9 +778,9 @@ def _float_col(values: NDArray[np.float64]) -> pl.Series:
 _COLUMNS = (
     "run_id", "customer_id", "as_of", "recency_days", "frequency", "monetary", "r_score",
     "f_score", "m_score", "rfm_class", "abc_class", "value_tier", "lifecycle_stage",
-    "declining", "p_alive", "expected_purchases", "expected_spend", "clv",
+    "declining", "p_alive", "expected_purchases", "expected_spend", "clv", "clv_intent",
     "churn_probability", "expected_loss", "reasons", "vk", "cost_to_serve", "profit",
-    "clv_class", "matrix", "portfolio",
+    "clv_class", "matrix", "portfolio", "tags", "cluster",
 )
 
 
@@ -620,6 +814,7 @@ def _snapshot_frame(run: ModelRun, as_of: dt.date, s: Scores, lo: int, hi: int
         "expected_purchases": _float_col(s.expected_purchases[sl]),
         "expected_spend": _money_text(s.expected_spend[sl]),
         "clv": _money_text(s.clv[sl]),
+        "clv_intent": _money_text(s.clv_intent[sl]),
         "churn_probability": _float_col(s.churn_probability[sl]),
         "expected_loss": _money_text(s.expected_loss[sl]),
         "reasons": s.reasons.slice(lo, n),
@@ -629,10 +824,17 @@ def _snapshot_frame(run: ModelRun, as_of: dt.date, s: Scores, lo: int, hi: int
         "clv_class": s.clv_class[sl],
         "matrix": s.matrix[sl],
         "portfolio": s.portfolio[sl],
+        "tags": s.tags.slice(lo, n),
+        "cluster": pl.Series(s.cluster[sl]).set(pl.Series(s.cluster[sl] < 0), None),
     })
 
 
 def _write(run: ModelRun, as_of: dt.date, scores: Scores, batch_size: int) -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if partitions.partitioned(cursor.cursor):
+                _write_partition(run, as_of, scores)
+                return
     ScoreSnapshot.objects.filter(as_of=as_of).exclude(run=run).delete()
     if connection.vendor == "postgresql":
         _write_copy(run, as_of, scores)
@@ -640,44 +842,70 @@ def _write(run: ModelRun, as_of: dt.date, scores: Scores, batch_size: int) -> No
         _write_orm(run, as_of, scores, batch_size)
 
 
+def _csv_chunks(frames) -> Iterator[memoryview]:
+    for frame in frames:
+        buf = io.BytesIO()
+        frame.write_csv(buf, include_header=False, null_value=r"\N")
+        yield buf.getbuffer()
+
+
 def _copy_frames(cursor, sql: str, frames) -> None:
     with cursor.copy(sql) as copy:
-        for frame in frames:
-            buf = io.BytesIO()
-            frame.write_csv(buf, include_header=False, null_value=r"\N")
-            copy.write(buf.getbuffer())
+        for chunk in _csv_chunks(frames):
+            copy.write(chunk)
+
+
+def _snapshot_chunks(run: ModelRun, as_of: dt.date, s: Scores) -> Iterator[memoryview]:
+    return _csv_chunks(_snapshot_frame(run, as_of, s, lo, min(lo + COPY_CHUNK, len(s)))
+                       for lo in range(0, len(s), COPY_CHUNK))
+
+
+def _write_partition(run: ModelRun, as_of: dt.date, s: Scores) -> None:
+    """PostgreSQL with day partitions: the day is written and indexed in a table of its own,
+    then swapped in together with the customers' new stages (``analytics.partitions``)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        raw = cursor.cursor
+        partitions.drop_abandoned(raw)
+        staged = partitions.stage(raw, as_of=as_of, run_id=run.pk, columns=_COLUMNS,
+                                  chunks=_snapshot_chunks(run, as_of, s))
+    with transaction.atomic(), connection.cursor() as cursor:
+        _update_stages(cursor, s)
+        partitions.swap(cursor.cursor, as_of=as_of, staged=staged)
 
 
 def _write_copy(run: ModelRun, as_of: dt.date, s: Scores) -> None:
     qn = connection.ops.quote_name
     table = qn(ScoreSnapshot._meta.db_table)
     cols = ", ".join(qn(c) for c in _COLUMNS)
-    valid = np.isin(s.lifecycle_stage, [st.code for st in STAGES] + ["suspect", "prospect"])
-    customers = qn(Customer._meta.db_table)
-    stages = pl.DataFrame({"id": s.ids[valid], "stage": s.lifecycle_stage[valid]})
     with transaction.atomic(), connection.cursor() as cursor:
-        raw = cursor.cursor
-        _copy_frames(
-            raw,
-            f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT CSV, NULL '\\N')",
-            (_snapshot_frame(run, as_of, s, lo, min(lo + COPY_CHUNK, len(s)))
-             for lo in range(0, len(s), COPY_CHUNK)),
-        )
-        # Rolled back with the transaction on an error, dropped here otherwise.
-        cursor.execute("CREATE TEMPORARY TABLE guanxi_refresh_stage "
-                       "(id bigint PRIMARY KEY, stage varchar(12) NOT NULL)")
-        _copy_frames(
-            raw,
-            "COPY guanxi_refresh_stage (id, stage) FROM STDIN WITH (FORMAT CSV)",
-            (stages.slice(lo, COPY_CHUNK) for lo in range(0, stages.height, COPY_CHUNK)),
-        )
-        cursor.execute("ANALYZE guanxi_refresh_stage")
-        cursor.execute(
-            f"UPDATE {customers} AS c SET lifecycle_stage = t.stage "
-            "FROM guanxi_refresh_stage AS t "
-            "WHERE c.id = t.id AND c.lifecycle_stage <> t.stage"
-        )
-        cursor.execute("DROP TABLE guanxi_refresh_stage")
+        with cursor.cursor.copy(
+                f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT CSV, NULL '\\N')") as copy:
+            for chunk in _snapshot_chunks(run, as_of, s):
+                copy.write(chunk)
+        _update_stages(cursor, s)
+
+
+def _update_stages(cursor, s: Scores) -> None:
+    """PostgreSQL: set each customer's lifecycle stage to the refresh's, touching only the
+    rows whose stage changed (COPY into a temporary table, one UPDATE ... FROM)."""
+    valid = np.isin(s.lifecycle_stage, [st.code for st in STAGES] + ["suspect", "prospect"])
+    customers = connection.ops.quote_name(Customer._meta.db_table)
+    stages = pl.DataFrame({"id": s.ids[valid], "stage": s.lifecycle_stage[valid]})
+    # Rolled back with the transaction on an error, dropped here otherwise.
+    cursor.execute("CREATE TEMPORARY TABLE guanxi_refresh_stage "
+                   "(id bigint PRIMARY KEY, stage varchar(12) NOT NULL)")
+    _copy_frames(
+        cursor.cursor,
+        "COPY guanxi_refresh_stage (id, stage) FROM STDIN WITH (FORMAT CSV)",
+        (stages.slice(lo, COPY_CHUNK) for lo in range(0, stages.height, COPY_CHUNK)),
+    )
+    cursor.execute("ANALYZE guanxi_refresh_stage")
+    cursor.execute(
+        f"UPDATE {customers} AS c SET lifecycle_stage = t.stage "
+        "FROM guanxi_refresh_stage AS t "
+        "WHERE c.id = t.id AND c.lifecycle_stage <> t.stage"
+    )
+    cursor.execute("DROP TABLE guanxi_refresh_stage")
 
 
 def _write_orm(run: ModelRun, as_of: dt.date, s: Scores, batch_size: int) -> None:
@@ -706,6 +934,7 @@ def _write_orm(run: ModelRun, as_of: dt.date, s: Scores, batch_size: int) -> Non
                         expected_purchases=r["expected_purchases"],
                         expected_spend=_decimal(r["expected_spend"]),
                         clv=_decimal(r["clv"]),
+                        clv_intent=_decimal(r["clv_intent"]),
                         churn_probability=r["churn_probability"],
                         expected_loss=_decimal(r["expected_loss"]),
                         vk=_decimal(r["vk"]),
@@ -715,6 +944,8 @@ def _write_orm(run: ModelRun, as_of: dt.date, s: Scores, batch_size: int) -> Non
                         matrix=r["matrix"],
                         portfolio=r["portfolio"],
                         reasons=json.loads(r["reasons"]),
+                        tags=json.loads(r["tags"]),
+                        cluster=r["cluster"],
                     )
                     for r in frame.iter_rows(named=True)
                 ]

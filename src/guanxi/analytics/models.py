@@ -55,7 +55,9 @@ class ScoreSnapshot(models.Model):
     )
 
     run = models.ForeignKey(ModelRun, on_delete=models.CASCADE, related_name="snapshots")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="scores")
+    # No index of its own: the unique (customer, as_of) constraint serves lookups by customer.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="scores",
+                                 db_index=False)
     as_of = models.DateField(_("as of"))
     recency_days = models.IntegerField(_("days since last purchase"), null=True)
     frequency = models.IntegerField(_("purchases"), default=0)
@@ -72,6 +74,10 @@ class ScoreSnapshot(models.Model):
     expected_purchases = models.FloatField(_("expected purchases"), null=True)
     expected_spend = models.DecimalField(_("expected spend per purchase"), null=True, **MONEY)
     clv = models.DecimalField(_("customer lifetime value"), null=True, **MONEY)
+    clv_intent = models.DecimalField(
+        _("CLV with stated intent and open pipeline"), null=True, **MONEY,
+        help_text=_("The model CLV with the customer's stated change in buying, plus open "
+                    "opportunities weighted by their win probability."))
     churn_probability = models.FloatField(_("churn probability"), null=True)
     expected_loss = models.DecimalField(_("expected loss"), null=True, **MONEY)
     reasons = models.JSONField(default=list, blank=True)
@@ -83,6 +89,8 @@ class ScoreSnapshot(models.Model):
                               default="")
     portfolio = models.CharField(_("relationship portfolio"), max_length=12, blank=True,
                                  default="")
+    tags = models.JSONField(_("profile tags"), default=list, blank=True)
+    cluster = models.SmallIntegerField(_("customer group"), null=True, blank=True)
 
     class Meta:
         ordering = ["-as_of", "customer"]

@@ -15,6 +15,7 @@ from guanxi.core.exceptions import NotFound
 from guanxi.core.models import JobRun
 from guanxi.core.pagination import Page, Sort, paginate
 from guanxi.customers.models import Customer
+from guanxi.customers.queries import require_visible
 
 
 def latest_run() -> ModelRun | None:
@@ -53,6 +54,7 @@ class Overview:
     clv_classes: list[dict]
     matrix: list[dict]
     portfolio: list[dict]
+    clusters: list[dict]
 
 
 def overview(*, actor: Actor, as_of: dt.date | None = None) -> Overview | None:
@@ -88,7 +90,10 @@ def overview(*, actor: Actor, as_of: dt.date | None = None) -> Overview | None:
     groups = {key: list(qs.exclude(**{key: ""}).order_by().values(key).annotate(
         n=Count("id"), value=Sum("monetary"), profit=Sum("profit")))
         for key in ("clv_class", "matrix", "portfolio")}
+    clusters = list(qs.exclude(cluster=None).order_by("cluster").values("cluster").annotate(
+        n=Count("id"), value=Sum("monetary"), clv=Sum("clv")))
     return Overview(
+        clusters=clusters,
         clv_classes=groups["clv_class"], matrix=groups["matrix"],
         portfolio=groups["portfolio"],
         run=run,
@@ -167,6 +172,18 @@ class SegmentFilter:
     matrix: str = ""
     portfolio: str = ""
     at_risk: bool = False
+    cluster: int | None = None
+    tag: str = ""
+
+
+def _profile_filters(qs, f: SegmentFilter):
+    """The customer group (cluster) and profile tag filters of a segment."""
+    if f.cluster is not None:
+        qs = qs.filter(cluster=f.cluster)
+    if f.tag:
+        # Tags are a JSON list of codes; matching the quoted code works on every database.
+        qs = qs.filter(tags__icontains=f'"{f.tag}"')
+    return qs
 
 
 def segment(
@@ -185,6 +202,7 @@ def segment(
     for name in SEGMENT_FIELDS:
         if getattr(f, name):
             qs = qs.filter(**{name: getattr(f, name)})
+    qs = _profile_filters(qs, f)
     sort = Sort("id", False)
     if f.at_risk:
         qs = qs.filter(expected_loss__gt=0)
@@ -212,6 +230,7 @@ def segment_rows(*, actor: Actor, f: SegmentFilter):
     for name in SEGMENT_FIELDS:
         if getattr(f, name):
             qs = qs.filter(**{name: getattr(f, name)})
+    qs = _profile_filters(qs, f)
     last = 0
     while True:
         chunk = list(qs.filter(id__gt=last).select_related("customer").order_by("id")[:2000])
@@ -224,8 +243,7 @@ def segment_rows(*, actor: Actor, f: SegmentFilter):
 
 def customer_scores(*, actor: Actor, customer_id: int, limit: int = 24) -> list[ScoreSnapshot]:
     """A customer's score history, newest first (NotFound outside the scope)."""
-    if not policy.scope(Customer.objects.filter(pk=customer_id), actor).exists():
-        raise NotFound("customer not found")
+    require_visible(actor=actor, customer_id=customer_id)
     return list(
         ScoreSnapshot.objects.filter(customer_id=customer_id)
         .select_related("run")
@@ -234,8 +252,7 @@ def customer_scores(*, actor: Actor, customer_id: int, limit: int = 24) -> list[
 
 
 def customer_costs(*, actor: Actor, customer_id: int) -> list[CostEntry]:
-    if not policy.scope(Customer.objects.filter(pk=customer_id), actor).exists():
-        raise NotFound("customer not found")
+    require_visible(actor=actor, customer_id=customer_id)
     return list(CostEntry.objects.filter(customer_id=customer_id))
 
 
@@ -273,3 +290,51 @@ def cohort_retention(*, actor: Actor, months: int = 12) -> dict:
             row.append(round(sum(1 for cid in members if month in active[cid]) / len(members), 3))
         table.append({"cohort": c.strftime("%Y-%m"), "size": len(members), "retention": row})
     return {"months": months, "rows": table}
+
+
+def customer_also_bought(*, actor: Actor, customer_id: int, run: ModelRun, top: int = 5
+                         ) -> list[dict]:
+    """"Customers like this also bought": products ranked by the run's association rules
+    whose left side the customer has bought (engine.profiles.also_bought), with their names.
+    NotFound outside the scope."""
+    import numpy as np
+
+    from guanxi.analytics.engine.profiles import Rules, also_bought
+    from guanxi.sales.models import OrderLine, Product
+
+    require_visible(actor=actor, customer_id=customer_id)
+    rules = (run.fits or {}).get("rules") or {}
+    rows = rules.get("rules") or []
+    if not rows:
+        return []
+    names = sorted({r["antecedent_name"] for r in rows} | {r["consequent_name"] for r in rows})
+    code = {n: i for i, n in enumerate(names)}
+    owned = set(
+        OrderLine.objects.filter(order__customer_id=customer_id)
+        .exclude(order__status="cancelled").exclude(sku="")
+        .values_list("sku", flat=True).distinct()
+    )
+    owned_codes = [code[s] for s in owned if s in code]
+    if not owned_codes:
+        return []
+    table = Rules(
+        antecedent=np.array([code[r["antecedent_name"]] for r in rows], dtype=np.int64),
+        consequent=np.array([code[r["consequent_name"]] for r in rows], dtype=np.int64),
+        support=np.array([r["support"] for r in rows], dtype=np.float64),
+        confidence=np.array([r["confidence"] for r in rows], dtype=np.float64),
+        lift=np.array([r["lift"] for r in rows], dtype=np.float64),
+        count=np.array([r["count"] for r in rows], dtype=np.int64),
+        n_baskets=int(rules.get("n_baskets", 0)),
+    )
+    picks = also_bought(np.array(owned_codes, dtype=np.int64), table, top=top)
+    skus = [names[i] for i, _ in picks]
+    products = dict(Product.objects.filter(sku__in=skus).values_list("sku", "name"))
+    return [{"sku": names[i], "name": products.get(names[i], ""), "score": score}
+            for i, score in picks]
+
+
+def product_names(skus: list[str]) -> dict[str, str]:
+    """Product names by SKU (SKUs without a product are left out)."""
+    from guanxi.sales.models import Product
+
+    return dict(Product.objects.filter(sku__in=skus).values_list("sku", "name"))

@@ -1,15 +1,18 @@
-"""Analytics writes: start a refresh (on demand or on schedule), record cost-to-serve."""
+"""Analytics writes: start a refresh (on demand or on schedule), record cost-to-serve, drop the
+snapshots the retention does not keep."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
-from guanxi.analytics import jobs
-from guanxi.analytics.models import CostEntry, CostKind
+from guanxi.analytics import jobs, partitions
+from guanxi.analytics.models import CostEntry, CostKind, ModelRun, ScoreSnapshot
 from guanxi.core import audit
 from guanxi.core.access import Actor
 from guanxi.core.exceptions import PermissionDenied, ValidationError
@@ -85,3 +88,41 @@ def cost_add(
             customer_id=customer.pk,
         )
     return entry
+
+
+def retained_days(days: Iterable[dt.date], *, written: dt.date, daily: int, monthly: int
+                  ) -> set[dt.date]:
+    """Which of ``days`` (dates with scores) the retention keeps: every day of the last
+    ``daily`` days before the newest, the last day of each of the ``monthly`` months before
+    the newest day's month (that month's last day included), and ``written``."""
+    days = sorted(set(days) | {written})
+    newest = days[-1]
+    keep = {d for d in days if (newest - d).days < daily} | {written}
+    month_ends: dict[tuple[int, int], dt.date] = {}
+    for d in days:
+        month_ends[(d.year, d.month)] = d  # ascending: the month's last day wins
+    for (year, month), d in month_ends.items():
+        if (newest.year - year) * 12 + newest.month - month < monthly:
+            keep.add(d)
+    return keep
+
+
+def snapshots_prune(*, written: dt.date, daily: int | None = None, monthly: int | None = None
+          ) -> list[dt.date]:
+    """Drop the runs and snapshots of the days the retention does not keep (settings
+    ANALYTICS_KEEP_DAILY_DAYS and ANALYTICS_KEEP_MONTHLY_MONTHS); returns those days. Run by
+    each refresh once its day is written."""
+    daily = settings.ANALYTICS_KEEP_DAILY_DAYS if daily is None else daily
+    monthly = settings.ANALYTICS_KEEP_MONTHLY_MONTHS if monthly is None else monthly
+    days = set(ModelRun.objects.values_list("as_of", flat=True).distinct())
+    keep = retained_days(days, written=written, daily=daily, monthly=monthly)
+    drop = sorted(days - keep)
+    if drop:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    if partitions.partitioned(cursor.cursor):
+                        partitions.drop_days(cursor.cursor, drop)
+            ScoreSnapshot.objects.filter(as_of__in=drop).delete()
+            ModelRun.objects.filter(as_of__in=drop).delete()
+    return drop

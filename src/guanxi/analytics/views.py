@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.analytics import queries, services
 from guanxi.analytics.engine.abc import VALUE_TIERS
+from guanxi.analytics.engine.profiles import TAGS
 from guanxi.analytics.engine.rfm import RFM_CLASSES
 from guanxi.analytics.engine.segments import CLV_CLASSES, MATRIX, PORTFOLIO
 from guanxi.analytics.models import CostKind
@@ -39,6 +40,23 @@ def tier_label(code: str) -> str:
     if t is None:
         return code
     return t.label_zh if (get_language() or "").startswith("zh") else t.label_en
+
+
+def profile_tag_label(code: str) -> str:
+    tag = next((t for t in TAGS if t.code == code), None)
+    if tag is None:
+        return code
+    return tag.label_zh if (get_language() or "").startswith("zh") else tag.label_en
+
+
+def group_label(run, cluster: int | None) -> str:
+    """A customer group (cluster) as its readable description in the user's language."""
+    clusters = ((run.fits or {}).get("clusters") or {}) if run is not None else {}
+    key = "description_zh" if (get_language() or "").startswith("zh") else "description_en"
+    names = clusters.get(key) or []
+    if cluster is None or not 0 <= cluster < len(names):
+        return ""
+    return _("Group %(n)d: %(description)s") % {"n": cluster + 1, "description": names[cluster]}
 
 
 def pair_label(table: dict, code: str) -> str:
@@ -98,6 +116,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 ],
                 "runs": runs,
                 "migration": migration,
+                "clusters": [
+                    {**r, "label": group_label(ov.run, r["cluster"]),
+                     "url": f"{seg}?cluster={r['cluster']}"}
+                    for r in ov.clusters
+                ],
+                "profile_tags": [(t.code, profile_tag_label(t.code), t.rule,
+                                  f"{seg}?tag={t.code}") for t in TAGS],
+                "rules": _named_rules(ov.run),
                 "cohorts": cohorts,
                 "groups": [
                     (title, [{**r, "label": pair_label(table, r[key]),
@@ -144,6 +170,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(request, "analytics/dashboard.html", ctx)
 
 
+def _named_rules(run, top: int = 10) -> list[dict]:
+    """The run's strongest association rules with product names beside the SKUs."""
+    rules = ((run.fits or {}).get("rules") or {}).get("rules", [])[:top]
+    names = queries.product_names([r[k] for r in rules
+                                   for k in ("antecedent_name", "consequent_name")])
+    return [{**r, "antecedent_label": names.get(r["antecedent_name"], ""),
+             "consequent_label": names.get(r["consequent_name"], "")} for r in rules]
+
+
 def _filter(request: HttpRequest) -> queries.SegmentFilter:
     g = request.GET
     return queries.SegmentFilter(
@@ -155,6 +190,8 @@ def _filter(request: HttpRequest) -> queries.SegmentFilter:
         matrix=g.get("matrix", "")[:3],
         portfolio=g.get("portfolio", "")[:12],
         at_risk=bool(g.get("at_risk")),
+        cluster=int(g["cluster"]) if g.get("cluster", "").isdigit() else None,
+        tag=g.get("tag", "")[:30],
     )
 
 
@@ -182,6 +219,10 @@ def segment(request: HttpRequest) -> HttpResponse:
         if f.portfolio
         else _("At risk")
         if f.at_risk
+        else profile_tag_label(f.tag)
+        if f.tag
+        else group_label(queries.latest_run(), f.cluster)
+        if f.cluster is not None
         else _("All scored customers")
     )
     return render(
@@ -222,6 +263,7 @@ def segment_export(request: HttpRequest) -> StreamingHttpResponse:
         "lifecycle_stage",
         "p_alive",
         "clv",
+        "clv_intent",
         "churn_probability",
         "expected_loss",
     ]
@@ -250,6 +292,7 @@ def segment_export(request: HttpRequest) -> StreamingHttpResponse:
                         s.lifecycle_stage,
                         s.p_alive,
                         s.clv,
+                        s.clv_intent,
                         s.churn_probability,
                         s.expected_loss,
                     ]
@@ -293,6 +336,13 @@ def scores_panel(actor, customer) -> dict | None:
             "portfolio_label": pair_label(PORTFOLIO, latest.portfolio),
             "matrix_label": pair_label(MATRIX, latest.matrix),
             "s": latest, "history": history, "class_label": class_label(latest.rfm_class),
+            "tags": [(t, profile_tag_label(t), f"{reverse('analytics_segment')}?tag={t}")
+                     for t in (latest.tags or [])],
+            "group": group_label(latest.run, latest.cluster),
+            "group_url": (f"{reverse('analytics_segment')}?cluster={latest.cluster}"
+                          if latest.cluster is not None else ""),
+            "also_bought": queries.customer_also_bought(actor=actor, customer_id=customer.pk,
+                                                        run=latest.run),
             "tier_label": tier_label(latest.value_tier), "playbook": _playbook(latest.rfm_class),
             "run": latest.run,
             "segment_url": reverse("analytics_segment") + f"?rfm_class={latest.rfm_class}"}

@@ -316,10 +316,22 @@ def expected_purchases_if_alive(
     z = t/(alpha+T+t). Euler's transformation 2F1(A,B;C;z) = (1-z)^(C-A-B) 2F1(C-A,C-B;C;z)
     turns the bracket into 1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z), whose parameters do not
     grow with x, so it stays finite for any frequency.
+
+    When the fit has no dropout to speak of (a and b in the millions: a customer base where
+    nobody has stopped), (1-z)^(a-1) underflows to 0 while that 2F1 overflows; there the
+    untransformed form, whose 2F1 tends to (1 - z b/(a+b))^-(r+x), is finite and is used.
     """
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
     z = t / (alpha + big_t + t)
-    bracket = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bracket = 1.0 - (1.0 - z) ** (a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0,
+                                                         a + b + x - 1.0, z)
+        bad = ~np.isfinite(bracket)
+        if np.any(bad):
+            zb, xb = np.broadcast_to(z, bracket.shape)[bad], np.broadcast_to(x, bracket.shape)[bad]
+            bracket = np.array(bracket, dtype=np.float64, copy=True)
+            bracket[bad] = 1.0 - (1.0 - zb) ** (r + xb) * hyp2f1(r + xb, b + xb,
+                                                                  a + b + xb - 1.0, zb)
     return (a + b + x - 1.0) / (a - 1.0) * bracket
 
 

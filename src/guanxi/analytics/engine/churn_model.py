@@ -17,7 +17,9 @@ its features are Guanxi's addition (not in the sources):
   BG/NBD's P(alive) fitted on the same history, and any extra columns given.
 * Model: logistic regression on standardised features (scikit-learn), so that each customer's
   top reasons are the features pushing the probability up most (coefficient × standardised
-  value), in plain words.
+  value), in plain words. Nine coefficients need far fewer rows than a large customer base
+  has: a fit uses at most :data:`MAX_TRAIN_ROWS` customers drawn at random (seeded, so a
+  refresh is repeatable); the evaluation and the predictions cover every customer.
 * Evaluation on the held-out period: ROC AUC, precision in the top decile (the share of real
   churners among the 10% ranked most at risk), Brier score and a 10-bin calibration table, for
   the model and the baseline.
@@ -33,8 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 from guanxi.analytics.engine.bgnbd import fit_bgnbd, p_alive
 from guanxi.analytics.engine.days import day_number
 from guanxi.analytics.engine.errors import InputError
-from guanxi.analytics.engine.groups import distinct_days, group_max, group_min, group_sum
-from guanxi.analytics.engine.summary import clv_summary
+from guanxi.analytics.engine.groups import daily_log
 
 FEATURES = (
     "recency_days",
@@ -47,6 +48,9 @@ FEATURES = (
     "spend_trend",
     "p_alive",
 )
+
+#: Largest training sample for one fit (customers drawn at random beyond it).
+MAX_TRAIN_ROWS = 200_000
 
 #: Plain-language reason per feature, used when the feature raises a customer's risk.
 REASONS = {
@@ -89,11 +93,20 @@ class ChurnModel:
     customer: NDArray[np.int64]  # codes scored as of the as-of date
     probability: NDArray[np.float64]
     baseline_probability: NDArray[np.float64]
-    reasons: list[list[str]] = field(default_factory=list)
+    #: Per scored customer, the indexes into :attr:`reason_texts` of their top reasons,
+    #: strongest first; -1 pads a row with fewer reasons.
+    reason_index: NDArray[np.int16] = field(default_factory=lambda: np.zeros((0, 0), np.int16))
+    reason_texts: tuple[str, ...] = ()
 
     @property
     def beats_baseline(self) -> bool:
         return self.model.auc > self.baseline.auc
+
+    @property
+    def reasons(self) -> list[list[str]]:
+        """Each scored customer's top reasons as plain text (a list per customer)."""
+        texts = self.reason_texts
+        return [[texts[j] for j in row if j >= 0] for row in self.reason_index.tolist()]
 
     def to_dict(self) -> dict:
         def s(x: Scores) -> dict:
@@ -120,6 +133,54 @@ class ChurnModel:
         }
 
 
+@dataclass(frozen=True)
+class _Daily:
+    """The log merged to one row per (customer, day), ordered by customer then day, with the
+    first row of each customer's run (``starts``) and that customer's code (``owner``)."""
+
+    day: NDArray[np.int32]
+    amount: NDArray[np.float64]
+    starts: NDArray[np.int64]
+    owner: NDArray[np.int64]
+    n: int
+
+    @classmethod
+    def of(cls, customer: NDArray[np.int64], day: NDArray[np.int32],
+           amount: NDArray[np.float64], n: int) -> _Daily:
+        ordered = len(customer) < 2
+        if not ordered:
+            step = np.diff(customer)
+            ordered = bool((step >= 0).all()) and bool(((step > 0) | (np.diff(day) > 0)).all())
+            del step
+        if not ordered:
+            ids, code, day, amount = daily_log(customer, day, amount)
+            customer = ids[code]
+        if len(customer) == 0:
+            empty = np.zeros(0, dtype=np.int64)
+            return cls(day.astype(np.int32), amount.astype(np.float64), empty, empty, n)
+        starts = np.flatnonzero(np.r_[True, customer[1:] != customer[:-1]]).astype(np.int64)
+        return cls(day.astype(np.int32, copy=False), amount.astype(np.float64, copy=False),
+                   starts, customer[starts].astype(np.int64), n)
+
+    def count(self, where: NDArray[np.bool_]) -> NDArray[np.int64]:
+        """Purchase days per customer where ``where`` holds."""
+        out = np.zeros(self.n, dtype=np.int64)
+        if len(self.starts):
+            out[self.owner] = np.add.reduceat(where, self.starts, dtype=np.int64)
+        return out
+
+    def total(self, where: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Spend per customer where ``where`` holds."""
+        out = np.zeros(self.n, dtype=np.float64)
+        if len(self.starts):
+            out[self.owner] = np.add.reduceat(np.where(where, self.amount, 0.0), self.starts)
+        return out
+
+    def window(self, start: int, end: int) -> NDArray[np.bool_]:
+        """Rows on days in (start, end]."""
+        return (self.day > start) & (self.day <= end)
+
+
 def features(
     customer: NDArray[np.int64],
     day: NDArray[np.int32],
@@ -127,25 +188,36 @@ def features(
     n: int,
     as_of_day: int,
     extra: dict[str, NDArray[np.float64]] | None = None,
+    *,
+    daily: _Daily | None = None,
 ) -> tuple[NDArray[np.bool_], NDArray[np.float64], NDArray[np.float64], tuple]:
     """Feature matrix as of ``as_of_day`` for customers 0..n-1 (rows for all; ``eligible``
     marks those who bought on or before the date). Also returns P(alive) (the baseline)."""
-    past = day <= as_of_day
-    first = group_min(customer, day, n, where=past).astype(np.int64)
-    last = group_max(customer, day, n, where=past).astype(np.int64)
-    days_n = distinct_days(customer, day, n, where=past)
+    log = daily if daily is not None else _Daily.of(
+        np.asarray(customer, dtype=np.int64), np.asarray(day, dtype=np.int32),
+        np.asarray(amount, dtype=np.float64), n)
+    low = int(log.day.min()) - 1 if len(log.day) else 0
+    past = log.day <= as_of_day
+    days_n = log.count(past)
     eligible = days_n > 0
-    year = past & (day > as_of_day - 365)
-    f365 = distinct_days(customer, day, n, where=year)
-    s365 = group_sum(customer, amount, n, where=year)
-    recent = past & (day > as_of_day - 90)
-    earlier = past & (day <= as_of_day - 90)
-    f_recent = distinct_days(customer, day, n, where=recent) / 90.0
-    s_recent = group_sum(customer, amount, n, where=recent) / 90.0
+    # Rows are ordered by day within a customer: the first row is the first purchase, and
+    # the past rows are the first days_n of the customer's rows.
+    first = np.zeros(n, dtype=np.int64)
+    last = np.zeros(n, dtype=np.int64)
+    if len(log.starts):
+        first[log.owner] = log.day[log.starts]
+        has = days_n[log.owner] > 0
+        last[log.owner[has]] = log.day[log.starts[has] + days_n[log.owner[has]] - 1]
+    year = log.window(as_of_day - 365, as_of_day)
+    f365, s365 = log.count(year), log.total(year)
+    recent = log.window(as_of_day - 90, as_of_day)
+    earlier = log.window(low, as_of_day - 90)
+    f_recent = log.count(recent) / 90.0
+    s_recent = log.total(recent) / 90.0
     with np.errstate(divide="ignore", invalid="ignore"):
         span_before = np.maximum((as_of_day - 90) - first, 1).astype(np.float64)
-        f_before = distinct_days(customer, day, n, where=earlier) / span_before
-        s_before = group_sum(customer, amount, n, where=earlier) / span_before
+        f_before = log.count(earlier) / span_before
+        s_before = log.total(earlier) / span_before
         recency = (as_of_day - last).astype(np.float64)
         tenure = (as_of_day - first).astype(np.float64)
         mean_gap = np.where(days_n > 1, (last - first) / np.maximum(days_n - 1, 1), tenure + 1)
@@ -153,17 +225,13 @@ def features(
         f_trend = np.where(f_before > 0, f_recent / f_before, np.nan)
         s_trend = np.where(s_before > 0, s_recent / s_before, np.nan)
     pa = np.full(n, np.nan)
-    s = clv_summary(
-        customer[past],
-        day[past],
-        amount[past],
-        calibration_end=as_of_day,
-        period="week",
-        n_customers=n,
-    )
-    if s.n >= 10 and int((s.x > 0).sum()) >= 5:
-        fit = fit_bgnbd(s.x, s.t_x, s.T)
-        pa[s.customer] = p_alive(fit, s.x, s.t_x, s.T)
+    # The weekly calibration summary as of the date (engine/summary.py's conventions).
+    x = days_n[eligible] - 1
+    if eligible.sum() >= 10 and int((x > 0).sum()) >= 5:
+        t_x = (last[eligible] - first[eligible]) / 7.0
+        big_t = (as_of_day - first[eligible]) / 7.0
+        fit = fit_bgnbd(x, t_x, big_t)
+        pa[eligible] = p_alive(fit, x, t_x, big_t)
     cols = [
         recency,
         np.log1p(f365),
@@ -185,10 +253,9 @@ def features(
     return eligible, np.column_stack(cols), pa, tuple(names)
 
 
-def _labels(customer, day, n, start: int, end: int) -> NDArray[np.bool_]:
+def _labels(log: _Daily, start: int, end: int) -> NDArray[np.bool_]:
     """True for customers with no purchase in (start, end]."""
-    window = (day > start) & (day <= end)
-    return distinct_days(customer, day, n, where=window) == 0
+    return log.count(log.window(start, end)) == 0
 
 
 def _scores(y: NDArray[np.bool_], p: NDArray[np.float64]) -> Scores:
@@ -215,6 +282,10 @@ def _scores(y: NDArray[np.bool_], p: NDArray[np.float64]) -> Scores:
 def _fit(x: NDArray[np.float64], y: NDArray[np.bool_]):
     from sklearn.linear_model import LogisticRegression
 
+    if len(y) > MAX_TRAIN_ROWS:
+        keep = np.sort(np.random.default_rng(len(y)).choice(len(y), MAX_TRAIN_ROWS,
+                                                            replace=False))
+        x, y = x[keep], y[keep]
     med = np.nanmedian(x, axis=0)
     med = np.where(np.isfinite(med), med, 0.0)
     x = np.where(np.isfinite(x), x, med)
@@ -258,14 +329,15 @@ def churn_model(
     d = day_number(as_of)
     t0, t1 = d - 2 * horizon_days, d - horizon_days
     ex = {k: np.asarray(v, dtype=np.float64) for k, v in (extra or {}).items()}
-    if len(np.unique(codes[days <= t0])) < 20:
+    log = _Daily.of(codes, days, amounts, n)
+    if int(np.count_nonzero(log.count(log.day <= t0))) < 20:
         raise InputError("not enough history before the training period to learn churn "
                          f"(need at least 20 customers buying {2 * horizon_days} days or more "
                          "before the as-of date)")
-    e0, x0, _, names = features(codes, days, amounts, n, t0, ex)
-    y0 = _labels(codes, days, n, t0, t1)
-    e1, x1, pa1, _ = features(codes, days, amounts, n, t1, ex)
-    y1 = _labels(codes, days, n, t1, d)
+    e0, x0, _, names = features(codes, days, amounts, n, t0, ex, daily=log)
+    y0 = _labels(log, t0, t1)
+    e1, x1, pa1, _ = features(codes, days, amounts, n, t1, ex, daily=log)
+    y1 = _labels(log, t1, d)
     if e0.sum() < 20 or not (0 < y0[e0].sum() < e0.sum()):
         raise InputError(
             "not enough history before the training period to learn churn "
@@ -278,14 +350,15 @@ def churn_model(
     # Refit on the later period for today's predictions.
     if 0 < y1[e1].sum() < e1.sum():
         clf, med, mean, scale = _fit(x1[e1], y1[e1])
-    e2, x2, pa2, _ = features(codes, days, amounts, n, d, ex)
+    e2, x2, pa2, _ = features(codes, days, amounts, n, d, ex, daily=log)
     idx = np.flatnonzero(e2)
     p2, z2 = _predict(clf, med, mean, scale, x2[idx])
     contrib = z2 * clf.coef_[0]
-    reasons = []
-    for row in contrib:
-        order = np.argsort(-row)[:top_reasons]
-        reasons.append([REASONS.get(names[j], names[j]) for j in order if row[j] > 0.1])
+    k = min(top_reasons, contrib.shape[1])
+    # The k largest contributions per row, strongest first; those of 0.1 or less dropped.
+    order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    strong = np.take_along_axis(contrib, order, axis=1) > 0.1
+    reason_index = np.where(strong, order, -1).astype(np.int16)
     return ChurnModel(
         feature_names=names,
         coef=clf.coef_[0].copy(),
@@ -300,5 +373,6 @@ def churn_model(
         customer=idx.astype(np.int64),
         probability=p2,
         baseline_probability=1.0 - pa2[idx],
-        reasons=reasons,
+        reason_index=reason_index,
+        reason_texts=tuple(REASONS.get(name, name) for name in names),
     )

@@ -151,3 +151,59 @@ def _distinct_days_sorting(
         np.add.at(out, k[new] // span, 1)
         previous = int(k[-1])
     return out
+
+
+def daily_log(
+    customer: NDArray[np.int64], day: NDArray[np.int32], amount: NDArray[np.float64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int32], NDArray[np.float64]]:
+    """The log as one row per (customer, day), amounts summed, ordered by customer then day.
+
+    Returns ``(ids, code, day, amount)``: the distinct customer ids in ascending order, and per
+    row the customer's dense code (its position in ``ids``), the day and the day's amount. A
+    log already in that order (as a database export grouped by customer and day and ordered
+    gives it) passes through without a copy; any other is sorted once on a single packed
+    (customer, day) key, which is cheaper than sorting on two columns or factorising the ids
+    separately.
+    """
+    customer = np.asarray(customer, dtype=np.int64)
+    day = np.asarray(day, dtype=np.int32)
+    amount = np.asarray(amount, dtype=np.float64)
+    if len(customer) == 0:
+        return customer, customer.copy(), day, amount
+    new_customer = np.empty(len(customer), dtype=bool)
+    new_customer[0] = True
+    np.not_equal(customer[1:], customer[:-1], out=new_customer[1:])
+    step_ok = (customer[1:] > customer[:-1]) | (~new_customer[1:] & (day[1:] > day[:-1]))
+    if bool(step_ok.all()):
+        return customer[new_customer], np.cumsum(new_customer) - 1, day, amount
+    del step_ok
+    low, high = int(day.min()), int(day.max())
+    span = high - low + 1
+    base = int(customer.min())
+    if (int(customer.max()) - base) >= (2**62) // span:
+        ids, customer = np.unique(customer, return_inverse=True)
+        base = 0
+    else:
+        ids = None
+    key = (customer - base) * span + (day - low)
+    ordered = pl.DataFrame({"k": key, "a": amount}).sort("k")
+    del key
+    key = ordered["k"].to_numpy()
+    amount = ordered["a"].to_numpy()
+    del ordered
+    new_day = np.empty(len(key), dtype=bool)
+    new_day[0] = True
+    np.not_equal(key[1:], key[:-1], out=new_day[1:])
+    if not new_day.all():
+        rows = np.flatnonzero(new_day)
+        amount = np.add.reduceat(amount, rows)
+        key = key[rows]
+    owner = key // span
+    day = (key - owner * span + low).astype(np.int32)
+    new_customer = np.empty(len(owner), dtype=bool)
+    new_customer[0] = True
+    np.not_equal(owner[1:], owner[:-1], out=new_customer[1:])
+    code = np.cumsum(new_customer) - 1
+    distinct = owner[new_customer]
+    ids = distinct + base if ids is None else ids[distinct]
+    return ids.astype(np.int64), code, day, amount

@@ -17,3 +17,19 @@ _REASONS = [
 def reasons(values) -> str:
     """A customer's risk reasons in the user's language, joined."""
     return "; ".join(gettext(v) for v in values or [])
+
+
+@register.filter
+def rfm_label(code: str) -> str:
+    """An RFM class code as its label in the user's language (重要价值客户 ...)."""
+    from guanxi.analytics.views import class_label
+
+    return class_label(code) if code else ""
+
+
+@register.filter
+def stage_label(code: str) -> str:
+    """A lifecycle stage code as its label in the user's language."""
+    from guanxi.customers.models import LifecycleStage
+
+    return str(LifecycleStage(code).label) if code in LifecycleStage.values else code

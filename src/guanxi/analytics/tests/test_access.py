@@ -6,8 +6,10 @@ A customer's snapshot is in scope exactly when the customer is in the actor's ``
 so the drill-down lists exactly those customers and the CSV those in the ``view`` and
 ``export`` scopes; the refresh is a role check (admin, manager, analyst); a job's progress is
 for the user who started it and administrators (404 for anyone else); a cost to serve needs
-``change`` on the customer. Expected answers come from ``guanxi.core.testing``'s reading of
-``core/roles.py``, never from the policy under test.
+``change`` on the customer. The API answers the same: a customer's scores need ``view`` on
+the customer (404 outside the scope), the segment and the summary hold exactly the customers
+in scope, masked as on the page. Expected answers come from ``guanxi.core.testing``'s reading
+of ``core/roles.py``, never from the policy under test.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,6 +27,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from guanxi.analytics.models import CostEntry, ModelRun, ScoreSnapshot
+from guanxi.core import services as core_services
 from guanxi.core import testing
 from guanxi.core.models import AuditRecord, JobRun, User
 from guanxi.core.testing import ANONYMOUS, Owned, Route, Who
@@ -34,6 +38,7 @@ pytestmark = pytest.mark.django_db
 OWNERS = {"mine": "sales1", "teammate": "sales1b", "other": "sales2"}
 NAMES = {"mine": "分析甲", "teammate": "分析乙", "other": "分析丙"}
 PHONES = {"mine": "13812340001", "teammate": "13812340002", "other": "13812340003"}
+MASKED_PHONES = {"mine": "138****0001", "teammate": "138****0002", "other": "138****0003"}
 ACTORS = ("sales1", "sales1b", "sales2", "manager", "service", "analyst", "readonly",
           "marketing", "admin", "inactive", ANONYMOUS)
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -43,8 +48,13 @@ def page(name: str, method: str, url: str, check: str, **kw) -> Route:
     return Route(key=name, method=method, url=url, check=check, **kw)
 
 
+def api(method: str, path: str, check: str, **kw) -> Route:
+    return Route(key=f"{method} /api/v1{path}", method=method, url=f"/api/v1{path}",
+                 check=check, **kw)
+
+
 A = "/analytics"
-ROUTES = testing.register("analytics", [
+PAGE_ROUTES = [
     page("analytics_dashboard", "GET", A + "/", "signed-in", target="none"),
     page("analytics_segment", "GET", A + "/segment/", "list", target="list", pii=True),
     page("analytics_segment_export", "GET", A + "/segment.csv", "export", target="list",
@@ -54,7 +64,17 @@ ROUTES = testing.register("analytics", [
     page("analytics_job", "GET", A + "/jobs/{job_id}/", "starter", target="none"),
     page("analytics_add_cost", "POST", A + "/costs/{customer_id}/", "change", ok=302,
          writes=True, body={"year": "2026", "kind": "maintenance", "amount": "120.50"}),
-])
+]
+
+API_ROUTES = [
+    api("GET", A + "/customers/{customer_id}/scores", "view"),
+    api("GET", A + "/segment", "list", target="list", pii=True),
+    api("GET", A + "/summary", "list", target="list"),
+    api("POST", A + "/refresh", "refresh", target="none", ok=202, writes=True),
+    api("GET", A + "/jobs/{job_id}", "starter", target="none"),
+]
+
+ROUTES = testing.register("analytics", PAGE_ROUTES + API_ROUTES)
 
 
 @dataclass
@@ -64,6 +84,7 @@ class World:
     objects: dict[str, Owned]
     job: int
     sessions: dict[str, Client]
+    tokens: dict[str, str]
 
     def params(self, obj: Owned | None) -> dict[str, int]:
         out = {"job_id": self.job}
@@ -96,15 +117,17 @@ def _build_world() -> World:
     job = JobRun.objects.create(kind="analytics.refresh", actor=users["analyst"],
                                 params={"as_of": (as_of - dt.timedelta(days=1)).isoformat()},
                                 total=5)
-    sessions = {ANONYMOUS: Client()}
+    sessions, tokens = {ANONYMOUS: Client()}, {}
     for name, u in users.items():
         sessions[name] = Client()
         sessions[name].force_login(u)
+        tokens[name] = core_services.token_create(actor=actors[name], user=u)
     User.objects.filter(pk=users["inactive"].pk).update(is_active=False)
     users["inactive"].refresh_from_db()
     who = {name: Who.of(name, users[name]) for name in ACTORS if name != ANONYMOUS}
     who[ANONYMOUS] = Who(name=ANONYMOUS)
-    return World(users=users, who=who, objects=objects, job=job.pk, sessions=sessions)
+    return World(users=users, who=who, objects=objects, job=job.pk, sessions=sessions,
+                 tokens=tokens)
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +139,10 @@ def world(django_db_setup, django_db_blocker):
 
 
 def _shown(route: Route, response, world: World) -> set[str]:
+    if route.api:
+        body = json.loads(testing.text_of(response))
+        rows = body["items"] if "items" in body else body["at_risk"]
+        return {world.name_of(r["customer_id"]) for r in rows}
     if route.key == "analytics_segment_export":
         body = testing.text_of(response).lstrip("\ufeff")
         return {world.name_of(int(r["customer_id"])) for r in csv.DictReader(io.StringIO(body))}
@@ -130,9 +157,18 @@ def _inspector(route: Route, world: World):
             run.expect(who.name, label, "customers shown",
                        testing.in_scope(who, world.objects.values(), *actions),
                        _shown(route, response, world))
-        if not testing.role_sees_pii(who.role):
+        masked = not testing.role_sees_pii(who.role)
+        body = testing.text_of(response)
+        if masked:
             run.expect(who.name, label, "unmasked personal data", [],
-                       testing.RAW_PII.findall(testing.text_of(response)))
+                       testing.RAW_PII.findall(body))
+        if route.api and route.pii:
+            for name in sorted(testing.in_scope(who, world.objects.values())):
+                phone = MASKED_PHONES[name] if masked else PHONES[name]
+                run.expect(who.name, label, f"{'masked' if masked else 'real'} phone of {name}",
+                           True, phone in body.replace(" ", ""))
+        if route.key.endswith("/scores"):
+            run.expect(who.name, label, "snapshots", 1, len(json.loads(body)))
     return inspect
 
 
@@ -143,8 +179,17 @@ def _expect(route: Route, who: Who, obj: Owned | None) -> int:
 
 
 def _caller(world: World):
+    anonymous = Client()
+
     def call(route: Route, actor: str, obj: Owned | None):
         url = route.url.format(**world.params(obj)) + route.query
+        if route.api:  # a client without a session, the token as a header
+            key = world.tokens.get(actor)
+            headers = {"Authorization": f"Bearer {key}"} if key else {}
+            if route.method == "GET":
+                return anonymous.get(url, headers=headers)
+            return anonymous.post(url, json.dumps(route.body or {}),
+                                  content_type="application/json", headers=headers)
         client = world.sessions[actor]
         if route.method == "GET":
             return client.get(url)

@@ -111,3 +111,91 @@ def test_nightly_command(shop, capsys):  # noqa: F811
     call_command("guanxi_refresh", as_of=AS_OF.isoformat())
     assert "Scores refreshed" in capsys.readouterr().out
     assert ScoreSnapshot.objects.filter(as_of=AS_OF).count() == 65
+
+
+def test_customer_page_shows_intent_and_clv_with_intent(client, users, shop, actors):  # noqa: F811
+    """A stated intent set through the edit page shows on the profile, and after the refresh
+    the value card shows the CLV with intent beside the model CLV; the history names classes
+    and stages in the user's language."""
+    from guanxi.customers.models import Customer
+
+    cid = shop[1]
+    c = Customer.objects.get(pk=cid)
+    client.force_login(users["sales1"])
+    data = {"kind": c.kind, "name": c.name, "relation_kind": c.relation_kind,
+            "source_type": c.source_type, "version": c.version,
+            "purchase_intent": "leaving", "intent_change_pct": "-80",
+            "intent_from": "2026-08-01"}
+    r = client.post(f"/customers/{cid}/edit/", data)
+    assert r.status_code == 302, r.content.decode()[:2000]
+    c.refresh_from_db()
+    assert (c.purchase_intent, c.intent_change_pct) == ("leaving", -80)
+    r = client.post(f"/customers/{cid}/edit/", {**data, "version": c.version,
+                                                 "intent_change_pct": "-150"})
+    assert r.status_code == 200 and "intent_change_pct" in r.context["form"].errors
+    jobs.refresh(as_of=AS_OF)
+    snap = ScoreSnapshot.objects.get(customer_id=cid, as_of=AS_OF)
+    assert snap.clv_intent < snap.clv
+    jobs.refresh(as_of=AS_OF.replace(day=29))  # a second snapshot: the history table
+    body = client.get(f"/customers/{cid}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "正在寻找其他供应商" in body and "-80%" in body
+    assert 'id="clv-intent"' in body and "含意向" in body
+    assert "<td>important_" not in body and "<td>general_" not in body and "<td>repeat" not in body
+
+
+def test_profiles_tags_groups_and_bought_together(client, users, shop, system_actor):  # noqa: F811
+    """The refresh tags every customer, groups the buyers, and learns which SKUs are bought
+    together; the customer page and the dashboard show them, and tags and groups drill down
+    to the customers under the access policy."""
+    import datetime as dt
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from guanxi.sales.models import Order, OrderLine, Product, TaxRate
+
+    Product.objects.create(sku="DIAPER", name="纸尿裤", list_price=Decimal("99"),
+                           tax_rate=TaxRate.objects.order_by("id").first())
+    tz = ZoneInfo("Asia/Shanghai")
+    day = dt.datetime.combine(AS_OF - dt.timedelta(days=20), dt.time(10), tzinfo=tz)
+    lines = []
+    for i, cid in enumerate(shop[:40]):
+        order = Order.objects.create(number=f"BD{i}", customer_id=cid, owner=users["sales1"],
+                                     total=Decimal("30"), total_cny=Decimal("30"),
+                                     ordered_at=day)
+        skus = ["BEER", "DIAPER"] if i % 4 else ["BEER"]
+        if i % 5 == 0:
+            skus = ["MILK"]
+        lines += [OrderLine(order=order, sku=s, quantity=1, unit_price=Decimal("15"),
+                            amount=Decimal("15"), line_no=k + 1) for k, s in enumerate(skus)]
+    OrderLine.objects.bulk_create(lines)
+    run = jobs.refresh(as_of=AS_OF)
+    rules = run.fits["rules"]["rules"]
+    beer = next(r for r in rules if (r["antecedent_name"], r["consequent_name"])
+                == ("BEER", "DIAPER"))
+    # 32 orders have beer, 24 of them diapers too; 40 orders in all.
+    assert beer["count"] == 24 and abs(beer["confidence"] - 24 / 32) < 1e-9
+    assert run.fits["clusters"]["k"] >= 3
+    snaps = {s.customer_id: s for s in ScoreSnapshot.objects.filter(as_of=AS_OF)}
+    assert all(snaps[c].cluster is not None for c in shop[:60])
+    assert "never_bought" in snaps[shop[61]].tags and snaps[shop[61]].cluster is None
+    # A beer buyer without diapers is offered diapers, by name.
+    client.force_login(users["sales1"])
+    beer_only = shop[4]  # i = 4: beer alone
+    body = client.get(f"/customers/{beer_only}/").content.decode()
+    assert 'id="also-bought"' in body and "纸尿裤" in body
+    assert 'id="customer-group"' in body
+    dash = client.get("/analytics/").content.decode()
+    assert 'id="clusters"' in dash and 'id="rules"' in dash and "DIAPER" in dash
+    tagged = next(snaps[c] for c in shop[:60] if snaps[c].tags)
+    tag = tagged.tags[0]
+    names = {s.customer.name for s in client.get(f"/analytics/segment/?tag={tag}")
+             .context["page"].items}
+    assert tagged.customer.name in names
+    assert all(tag in s.tags for s in client.get(f"/analytics/segment/?tag={tag}")
+               .context["page"].items)
+    group = snaps[shop[0]].cluster
+    page = client.get(f"/analytics/segment/?cluster={group}").context["page"]
+    assert page.items and all(s.cluster == group for s in page.items)
+    # sales2 sees none of sales1's customers in any group.
+    client.force_login(users["sales2"])
+    assert not client.get(f"/analytics/segment/?cluster={group}").context["page"].items

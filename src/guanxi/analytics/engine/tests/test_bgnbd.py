@@ -212,3 +212,22 @@ def test_json_round_trip_and_refusals() -> None:
         BgNbdFit.from_dict({**record, "engine_version": "0.0.1"})
     with pytest.raises(SnapshotError, match="not a bgnbd fit"):
         BgNbdFit.from_dict({**record, "model": "gamma_gamma"})
+
+
+def test_expected_purchases_stay_finite_when_nobody_drops_out() -> None:
+    """A base where nobody has stopped fits a and b in the millions; the expectations must
+    stay finite (they tend to the NBD's) rather than turn into NaN."""
+    from guanxi.analytics.engine.bgnbd import BgNbdFit, conditional_expected_purchases
+
+    fit = BgNbdFit(r=9.96, alpha=51.7, a=1_598_504.1, b=13_000_309.27, log_likelihood=0.0, n=1,
+                   converged=True)
+    x = np.array([0, 2, 6, 30])
+    got = conditional_expected_purchases(fit, 26.0, x, np.array([0.0, 20.0, 30.0, 37.0]),
+                                         np.full(4, 38.0))
+    assert np.isfinite(got).all() and (got > 0).all()
+    # Never more than without dropout (NBD: (r + x) t / (alpha + T)), and growing with t.
+    nbd = (9.96 + x) * 26.0 / (51.7 + 38.0)
+    assert np.all(got <= nbd)
+    later = conditional_expected_purchases(fit, 52.0, x, np.array([0.0, 20.0, 30.0, 37.0]),
+                                           np.full(4, 38.0))
+    assert np.isfinite(later).all() and (later > got).all()
