@@ -6,8 +6,11 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := .venv
+# Installed packages are compiled to bytecode once, so that no process (a worker's first
+# analytics refresh, each test worker) compiles them again at import.
+export UV_COMPILE_BYTECODE := 1
 
-.PHONY: run test test-db system-deps venv venv-dev lint messages bench-web bench-analytics clean
+.PHONY: run test test-db system-deps venv venv-dev lint messages bench-web bench-analytics bench-pymc clean
 
 $(UV):
 	python3 -m venv .tools
@@ -55,11 +58,20 @@ messages: venv-dev
 	  --ignore 'static/*' --ignore 'analytics/engine/*' && ../../.venv/bin/django-admin compilemessages
 
 bench-web: venv-dev
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	.venv/bin/python bench/web/run.py
 
-bench-analytics: $(UV)
+bench-analytics: $(UV) bench-pymc
 	$(UV) sync --frozen --group bench
 	.venv/bin/python bench/analytics/run.py
 
+# pymc-marketing for the side-by-side fits, in an environment of its own: it pins an older numpy
+# than Guanxi's.
+PYMC_MARKETING := 1.3.0
+bench-pymc: $(UV)
+	@test -x .venv-pymc/bin/python || (UV_PROJECT_ENVIRONMENT= $(UV) venv -q .venv-pymc && \
+	  $(UV) pip install -q --python .venv-pymc/bin/python pymc-marketing==$(PYMC_MARKETING) pyarrow)
+
 clean:
-	rm -rf .venv .tools var
+	rm -rf .venv .venv-pymc .tools var

@@ -1,7 +1,7 @@
 """Load-test the customer pages and API against a database made by bench/web/generate.py.
 
-Starts ``guanxi serve --production`` (gunicorn, 2 sync workers, CONN_MAX_AGE=600) on a free
-loopback port, signs in as sales1 (team East) and takes an API token for sales1, checks every
+Starts ``guanxi serve --production`` (gunicorn, 2 sync workers, CONN_MAX_AGE=600, REDIS_URL
+for the cache and sessions as docs/deployment.md sets up production) on a free loopback port, signs in as sales1 (team East) and takes an API token for sales1, checks every
 target once (status 200 and the expected rows), then runs wrk against each target with 8
 connections: a warm-up (3 s) and a measured run (20 s). It prints requests/s, latency
 percentiles, the CPU each request costs in the application and in the database, how much CPU the
@@ -41,6 +41,7 @@ OUT = ROOT / "bench" / "out"
 LUA = Path(__file__).resolve().parent / "wrk.lua"
 GUANXI = Path(sys.executable).parent / "guanxi"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/guanxi_bench"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/5"
 USERNAME, PASSWORD = "sales1", "guanxi-demo"
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -221,7 +222,7 @@ class Server:
 
 # Sign-in and checks -------------------------------------------------------------------------
 
-def login(base: str) -> str:
+def login(base: str, username: str = USERNAME) -> str:
     """Sign in through the login form; returns the session id."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
@@ -231,13 +232,13 @@ def login(base: str) -> str:
     if not token:
         raise SystemExit("No CSRF token in the login form.")
     data = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1),
-                                   "username": USERNAME, "password": PASSWORD}).encode()
+                                   "username": username, "password": PASSWORD}).encode()
     with opener.open(urllib.request.Request(base + "/login/", data=data,
                                             headers={"Referer": base + "/login/"})):
         pass
     session = next((c.value for c in jar if c.name == "sessionid"), None)
     if not session:
-        raise SystemExit(f"Signing in as {USERNAME} failed.")
+        raise SystemExit(f"Signing in as {username} failed.")
     return session
 
 
@@ -379,6 +380,9 @@ def redact(cmd: list[str], secrets: dict[str, str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", DEFAULT_URL))
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", DEFAULT_REDIS),
+                        help="the server's REDIS_URL, as in production (sessions and reference "
+                             "data in Redis); '' for the database cache")
     parser.add_argument("--duration", type=float, default=20, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3, help="warm-up seconds")
     parser.add_argument("--connections", type=int, default=8, help="concurrent clients")
@@ -411,7 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     env = {**os.environ, "DATABASE_URL": args.database_url, "GUANXI_DEV": "1",
-           "CONN_MAX_AGE": "600", "DJANGO_SETTINGS_MODULE": "guanxi.settings"}
+           "CONN_MAX_AGE": "600", "DJANGO_SETTINGS_MODULE": "guanxi.settings",
+           "REDIS_URL": args.redis_url}
     env.pop("DEBUG", None)
     os.environ.update(env)
     import django
@@ -513,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
           f"disturbed and repeated).")
     print("\nTo reproduce (sign in as sales1 for $SESSION; $TOKEN from "
           "`.venv/bin/guanxi token sales1`; the server from "
-          f"`{redact(server.cmd, {})}` with DATABASE_URL, GUANXI_DEV=1, CONN_MAX_AGE=600;"
+          f"`{redact(server.cmd, {})}` with DATABASE_URL, GUANXI_DEV=1, CONN_MAX_AGE=600, "
+          f"REDIS_URL={args.redis_url or '(none: database cache)'};"
           " bench/out/ids.txt holds /customers/<id>/ paths of sales1's team, one a line):")
     for c in commands:
         print("  " + c)

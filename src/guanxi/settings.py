@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "guanxi.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -129,6 +130,7 @@ elif _engine.endswith("mysql"):
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = ["guanxi.core.auth.Backend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -147,14 +149,24 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_FAILURE_WINDOW_SECONDS = int(os.environ.get("LOGIN_FAILURE_WINDOW_SECONDS", "900"))
 
-# Cache: Redis when REDIS_URL is set (shared by every process), else the database.
+# Cache: Redis when REDIS_URL is set (shared by every process), else the database. It holds
+# the reference data every list page reads (core/reference.py) and, with Redis, the sessions
+# (read from Redis, written through to the database). Tests use a per-process memory cache,
+# emptied before each test.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+                          "LOCATION": REDIS_URL, "KEY_PREFIX": "guanxi"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+elif TESTING:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
                           "LOCATION": "guanxi_cache"}}
+# Each process's own memory: template fragments that depend on nothing but the code, the
+# language and the role (the navigation menu).
+CACHES["local"] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                   "LOCATION": "guanxi-local"}
 
 # Background work: Django's tasks API on a database-backed queue (django-tasks-db).
 TASKS = {
@@ -170,6 +182,8 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# Our number formats first (formats/zh_Hans: thousands grouped with commas), then Django's.
+FORMAT_MODULE_PATH = ["guanxi.formats"]
 USE_TZ = True
 TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
 LANGUAGE_COOKIE_NAME = "guanxi_language"
@@ -264,6 +278,12 @@ ANALYTICS_RFM_WINDOW_DAYS = int(os.environ.get("ANALYTICS_RFM_WINDOW_DAYS", "365
 ANALYTICS_CLV_HORIZON_WEEKS = int(os.environ.get("ANALYTICS_CLV_HORIZON_WEEKS", "52"))
 ANALYTICS_DISCOUNT_RATE = float(os.environ.get("ANALYTICS_DISCOUNT_RATE", "0.1"))
 ANALYTICS_CHURN_HORIZON_DAYS = int(os.environ.get("ANALYTICS_CHURN_HORIZON_DAYS", "90"))
+# Association rules ("bought together") learn from the orders of this many days.
+ANALYTICS_RULES_WINDOW_DAYS = int(os.environ.get("ANALYTICS_RULES_WINDOW_DAYS", "90"))
+# Snapshot retention: every day's scores for this many days, then each month's last day for
+# this many months (a million customers' day is about 400 MB on PostgreSQL).
+ANALYTICS_KEEP_DAILY_DAYS = int(os.environ.get("ANALYTICS_KEEP_DAILY_DAYS", "35"))
+ANALYTICS_KEEP_MONTHLY_MONTHS = int(os.environ.get("ANALYTICS_KEEP_MONTHLY_MONTHS", "36"))
 
 # Phone numbers without a country code are read in this region.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "CN")

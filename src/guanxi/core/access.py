@@ -46,6 +46,10 @@ class Actor:
     channel: str = "web"
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _grants: dict[tuple[str, str], Any] | None = field(default=None, repr=False)
+    # Rows this actor was just shown (model label, pk): the customer page's cards need not
+    # each ask again whether the customer is visible. Any write by the actor empties it
+    # (core/audit.py), so a reassignment is seen by the next read.
+    _seen: set[tuple[str, int]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -60,6 +64,16 @@ class Actor:
         from guanxi.core.queries import system_user
 
         return cls(user=system_user(), channel=channel)
+
+    def saw(self, label: str, pk: int) -> None:
+        if len(self._seen) < 256:  # long-lived actors (jobs) keep no large memory
+            self._seen.add((label, pk))
+
+    def has_seen(self, label: str, pk: int) -> bool:
+        return (label, pk) in self._seen
+
+    def forget_seen(self) -> None:
+        self._seen.clear()
 
     def grants(self) -> dict[tuple[str, str], Any]:
         """The user's grants by (model, action), read once per actor (one request)."""

@@ -95,6 +95,20 @@ def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, str(exc))
 
 
+def plain_error(default_view, status: int, detail: str):
+    """A Django error view that answers API paths in the API's JSON shape: a request refused
+    before it reaches the API (a malformed Host header, say) is still JSON to an API client."""
+
+    def view(request, exception=None):
+        if request.path.startswith("/api/"):
+            from django.http import JsonResponse
+
+            return JsonResponse({"detail": detail}, status=status)
+        return default_view(request, exception) if status != 500 else default_view(request)
+
+    return view
+
+
 def register_routers() -> None:
     from guanxi.core.api_routes import router as core_router
     from guanxi.customers.api import router as customers_router
@@ -109,6 +123,7 @@ def register_routers() -> None:
     api.add_router("/quotes", quotes.router)
     api.add_router("/orders", orders.router)
     api.add_router("/interactions", interactions_router)
+    api.add_router("/analytics", "guanxi.analytics.api.router")
 
 
 register_routers()

@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self) -> None:
-        from guanxi.core import access, checks  # noqa: F401 (registers the system checks)
+        from guanxi.core import access, checks, reference  # noqa: F401 (checks register)
 
         access.check_routed_models()
+        reference.register_core()

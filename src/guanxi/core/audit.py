@@ -68,6 +68,7 @@ def record(
     changes: dict[str, list[Any]] | None = None,
 ) -> AuditRecord | None:
     """Write one audit record. Returns None for an update that changed nothing."""
+    actor.forget_seen()  # what it read may have changed
     if changes is None:
         changes = diff(before or {}, after or {})
     if action == "update" and not changes:
@@ -89,6 +90,7 @@ def record(
 def record_many(actor: Actor, rows: list[tuple[Model, str, dict[str, list[Any]], int | None]]
                 ) -> None:
     """Bulk form for imports and merges: (object, action, changes, customer_id) per row."""
+    actor.forget_seen()  # what it read may have changed
     AuditRecord.objects.bulk_create(
         [
             AuditRecord(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from guanxi.core import reference
 from guanxi.core.access import Actor
 from guanxi.core.exceptions import NotFound, PermissionDenied
 from guanxi.core.models import (
@@ -26,12 +29,31 @@ def system_user() -> User:
     return User.objects.select_related("role").get(username=SYSTEM_USERNAME)
 
 
-def grants_of_role(role_id: int | None) -> dict:
-    from guanxi.core.models import Grant
+class RoleGrant(NamedTuple):
+    """What a grant allows: the scope and the fields that stay read-only."""
 
+    scope: str
+    readonly_fields: tuple[str, ...]
+
+
+def grants_of_role(role_id: int | None) -> dict[tuple[str, str], RoleGrant]:
+    """A role's grants by (model, action), from the cache of every role's grants
+    (``core/reference.py``: dropped whenever a grant or role is saved or deleted)."""
     if not role_id:
         return {}
-    return {(g.model, g.action): g for g in Grant.objects.filter(role_id=role_id)}
+    return reference.read("grants")["grants"].get(role_id, {})
+
+
+def all_grants() -> dict[int, dict[tuple[str, str], RoleGrant]]:
+    """Every role's grants, as plain tuples (a role has some forty grants, and model
+    instances for them cost more CPU than the query)."""
+    from guanxi.core.models import Grant
+
+    out: dict[int, dict[tuple[str, str], RoleGrant]] = {}
+    for role_id, m, a, scope, ro in Grant.objects.values_list(
+            "role_id", "model", "action", "scope", "readonly_fields"):
+        out.setdefault(role_id, {})[(m, a)] = RoleGrant(scope, tuple(ro or ()))
+    return out
 
 
 def role_by_code(code: str):
@@ -75,7 +97,7 @@ def owner_choices(*, actor: Actor) -> QuerySet:
 
 
 def team_list() -> list[Team]:
-    return list(Team.objects.all())
+    return reference.read("teams")["teams"]
 
 
 def audit_list(*, actor: Actor, model: str = "", user: str = "", cursor: str | None = None,
@@ -107,11 +129,13 @@ def custom_field_get(*, field_id: int) -> CustomField:
         raise NotFound("custom field not found") from None
 
 
-def saved_views(*, actor: Actor, list_name: str) -> list[SavedView]:
-    from django.db.models import Q
-
-    return list(SavedView.objects.filter(Q(user=actor.user) | Q(shared=True),
-                                         list_name=list_name))
+def saved_views(*, actor: Actor, list_name: str, cached: list[SavedView] | None = None
+                ) -> list[SavedView]:
+    """The views of ``list_name`` the actor keeps or anyone shares (``cached``: every saved
+    view, as ``reference.read("saved_views")`` gives them)."""
+    rows = reference.read("saved_views")["saved_views"] if cached is None else cached
+    return [v for v in rows if v.list_name == list_name
+            and (v.shared or v.user_id == actor.user.pk)]
 
 
 def recent_login_failures(*, username: str, address: str, since) -> tuple[int, int]:
@@ -142,3 +166,8 @@ def role_list() -> QuerySet:
 
 def team_queryset() -> QuerySet:
     return Team.objects.all()
+
+
+def signed_in_user(user_id):
+    """The session's user with role and team (what every request asks of them), or None."""
+    return User.objects.select_related("role", "team").filter(pk=user_id).first()

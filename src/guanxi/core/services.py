@@ -42,6 +42,24 @@ def validate(obj: Model, *, exclude: Iterable[str] = ()) -> None:
         raise ValidationError(exc.message_dict) from exc
 
 
+def save_versioned(obj: Model, version: int, fields: Iterable[str], conflict: str) -> None:
+    """Write ``fields`` of ``obj`` only if its row still has the ``version`` the user read,
+    and count the version up; otherwise raise Conflict(``conflict``). The UPDATE filters on the
+    version, so of two concurrent writers one loses even without row locks (SQLite)."""
+    from django.db.models import F
+
+    from guanxi.core.exceptions import Conflict
+
+    meta = obj._meta
+    values = {meta.get_field(f).attname: getattr(obj, meta.get_field(f).attname)
+              for f in fields}
+    updated = type(obj)._default_manager.filter(pk=obj.pk, version=version).update(
+        version=F("version") + 1, **values)
+    if updated != 1:
+        raise Conflict(conflict)
+    obj.version = version + 1
+
+
 def merge_errors(*errors: dict[str, list[str]]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for err in errors:

@@ -76,6 +76,9 @@ def customer_records(n: int, owners_east: list[int], owners_north: list[int],
                      seed: int = 42) -> list[dict[str, Any]]:
     """``n`` customer records for ``customer_bulk_create``, owners spread over both teams."""
     rng = random.Random(seed)
+    # Stated intent (about one customer in twelve) from a stream of its own, so the other
+    # fields do not depend on it.
+    intent_rng = random.Random(seed + 1)
     records = []
     for i in range(n):
         east = i % 2 == 0
@@ -144,6 +147,12 @@ def customer_records(n: int, owners_east: list[int], owners_north: list[int],
                 rec["wechat"] = f"wx_{handle[:10]}{rng.randrange(100, 9999)}"
             if rng.random() < 0.3:
                 rec["qq"] = str(rng.randrange(10**7, 10**10))
+        if intent_rng.random() < 0.08:
+            data["purchase_intent"] = intent_rng.choice(["more", "more", "steady", "less",
+                                                         "leaving"])
+            figures = {"more": [20, 30, 100], "less": [-20, -40]}.get(data["purchase_intent"])
+            if figures and intent_rng.random() < 0.4:
+                data["intent_change_pct"] = intent_rng.choice(figures)
         rec["data"] = data
         records.append(rec)
     return records

@@ -20,7 +20,8 @@ PROFILE_FIELDS = [
     "source_cost", "gender", "birth_date", "id_number", "occupation", "income_band",
     "education", "marital_status", "family_size", "employer", "job_title", "interests",
     "purchase_motive", "personality", "lifestyle", "brand_attitude", "industry",
-    "company_size", "relationship_type", "registration_number", "website", "notes",
+    "company_size", "relationship_type", "registration_number", "website",
+    "purchase_intent", "intent_change_pct", "intent_from", "notes",
 ]
 PERSON_ONLY = {"gender", "birth_date", "id_number", "occupation", "income_band", "education",
                "marital_status", "family_size", "employer", "job_title", "interests",
@@ -41,6 +42,7 @@ class CustomerForm(StyledForm, forms.ModelForm):
         fields = PROFILE_FIELDS + ["owner"]
         widgets = {
             "birth_date": forms.DateInput(attrs={"type": "date"}),
+            "intent_from": forms.DateInput(attrs={"type": "date"}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 

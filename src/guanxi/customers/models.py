@@ -7,6 +7,7 @@ personal data (``pii_fields``); the access policy reads both.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -120,6 +121,16 @@ class CompanySize(models.TextChoices):
     LARGE = "large", _("1,000+ staff")
 
 
+class PurchaseIntent(models.TextChoices):
+    """What the customer says about their future buying (source 003 §6.2.2); the CLV with
+    intent takes it in (guanxi.analytics.engine.intent)."""
+
+    MORE = "more", _("plans to buy more")
+    STEADY = "steady", _("will keep buying as now")
+    LESS = "less", _("plans to buy less")
+    LEAVING = "leaving", _("seeking other suppliers")
+
+
 class LifecycleStage(models.TextChoices):
     SUSPECT = "suspect", _("suspect")
     PROSPECT = "prospect", _("prospect")
@@ -189,6 +200,17 @@ class Customer(GuardedModel):
     lifestyle = models.CharField(_("lifestyle"), max_length=300, blank=True, default="")
     brand_attitude = models.CharField(_("attitude to brands and products"), max_length=300,
                                       blank=True, default="")
+    # Both kinds: stated intent (意向), for CLV with intent.
+    purchase_intent = models.CharField(
+        _("purchase intent"), max_length=10, blank=True, default="", db_default="",
+        choices=PurchaseIntent.choices)
+    intent_change_pct = models.SmallIntegerField(
+        _("expected change in spend (%)"), null=True, blank=True,
+        validators=[MinValueValidator(-100), MaxValueValidator(1000)],
+        help_text=_("Leave empty for the usual figure of the intent: +50% more, -50% less, "
+                    "-100% seeking other suppliers."))
+    intent_from = models.DateField(_("change expected from"), null=True, blank=True,
+                                   help_text=_("Empty: from now."))
     # Organisation.
     industry = models.CharField(_("industry"), max_length=100, blank=True, default="")
     company_size = models.CharField(_("company size"), max_length=10, blank=True, default="",

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from guanxi.core import reference
 from guanxi.core.access import Actor, policy
 from guanxi.core.exceptions import NotFound, ValidationError
 from guanxi.core.models import AuditRecord, CustomField, Tag
@@ -176,22 +177,42 @@ def customer_search(*, actor: Actor, term: str, limit: int = 20) -> list[Custome
     term = (term or "").strip()
     if not term:
         return []
-    qs = _scoped(actor).filter(_search_condition(
-        term, exact_pii=not policy.sees_pii(actor))).only(*LIST_COLUMNS)
+    exact_pii = not policy.sees_pii(actor)
     compact = "".join(term.lower().split())
     if compact.isascii() and compact.isalnum() and not phone_search_digits(term):
-        rows = list(qs.order_by("name_pinyin", "id")[:limit])
-        # Exact initials or pinyin first: "zs" ranks 张三 before 张山峰.
-        rows.sort(key=lambda c: (c.name_initials != compact and c.name_pinyin != compact,
-                                 len(c.name_pinyin)))
+        # One query per index (initials, pinyin, email), each stopping at ``limit`` rows in
+        # its index's order: an OR of the three ordered by pinyin would walk the whole
+        # pinyin index of the team to find names whose initials match.
+        base = _scoped(actor).only(*LIST_COLUMNS, "name_initials")
+        low, high = prefix_range(compact)
+        branches = [
+            base.filter(name_initials__gte=low, name_initials__lt=high)
+            .order_by("name_initials", "id"),
+            base.filter(name_pinyin__gte=low, name_pinyin__lt=high).order_by("name_pinyin", "id"),
+        ]
+        if not exact_pii:
+            branches.append(base.filter(primary_email__gte=low, primary_email__lt=high)
+                            .order_by("primary_email", "id"))
+        found: dict[int, Customer] = {}
+        for qs in branches:
+            for c in qs[:limit]:
+                found.setdefault(c.pk, c)
+        # Exact initials or pinyin first ("zs" ranks 张三 before 张山峰), then shorter names.
+        rows = sorted(found.values(), key=lambda c: (
+            c.name_initials != compact and c.name_pinyin != compact, len(c.name_pinyin),
+            c.name_pinyin, c.pk))[:limit]
     else:
-        rows = list(qs.order_by("-id")[:limit])
+        qs = _scoped(actor).filter(_search_condition(term, exact_pii=exact_pii))
+        rows = list(qs.only(*LIST_COLUMNS).order_by("-id")[:limit])
     return policy.mask(actor, rows)
 
 
 def customer_choices(*, actor: Actor, term: str, limit: int = 20) -> list[tuple[int, str]]:
     """(id, label) pairs for choice widgets; never offers a customer outside the scope."""
     return [(c.pk, c.name) for c in customer_search(actor=actor, term=term, limit=limit)]
+
+
+CUSTOMER = "customers.customer"
 
 
 def customer_get(*, actor: Actor, customer_id: int) -> Customer:
@@ -212,12 +233,28 @@ def customer_get(*, actor: Actor, customer_id: int) -> Customer:
         )
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound("customer not found") from None
+    actor.saw(CUSTOMER, obj.pk)
     if not policy.sees_pii(actor):
         policy.mask(actor, obj)
         policy.mask(actor, list(obj.contact_points.all()))
         policy.mask(actor, list(obj.addresses.all()))
         policy.mask(actor, list(obj.contacts.all()))
     return obj
+
+
+def require_visible(*, actor: Actor, customer_id: int) -> None:
+    """NotFound unless ``actor`` may see the customer (one indexed query; the reads of a
+    customer's details check this before returning them). A customer the actor was just shown
+    (``customer_get``, an earlier check in the same request) needs no query."""
+    if actor.has_seen(CUSTOMER, customer_id):
+        return
+    try:
+        visible = _scoped(actor).filter(pk=customer_id).exists()
+    except (ValueError, TypeError):
+        visible = False
+    if not visible:
+        raise NotFound("customer not found")
+    actor.saw(CUSTOMER, customer_id)
 
 
 def customer_for_write(*, actor: Actor, customer_id: int, action: str = "change") -> Customer:
@@ -243,7 +280,7 @@ def customer_current(*, actor: Actor, customer_id: int) -> dict[str, Any]:
 
 def current_consents(*, actor: Actor, customer_id: int) -> list[Consent]:
     """The consent in force per (channel, purpose): the newest record of each."""
-    customer_get(actor=actor, customer_id=customer_id)
+    require_visible(actor=actor, customer_id=customer_id)
     seen: set[tuple[str, str]] = set()
     out = []
     for c in Consent.objects.filter(customer_id=customer_id).order_by("-at", "-id"):
@@ -255,7 +292,7 @@ def current_consents(*, actor: Actor, customer_id: int) -> list[Consent]:
 
 
 def consent_history(*, actor: Actor, customer_id: int) -> list[Consent]:
-    customer_get(actor=actor, customer_id=customer_id)
+    require_visible(actor=actor, customer_id=customer_id)
     return list(Consent.objects.filter(customer_id=customer_id).order_by("-at", "-id"))
 
 
@@ -274,7 +311,7 @@ def may_contact(*, customer_id: int, channel: str, purpose: str) -> bool:
 def customer_timeline(*, actor: Actor, customer_id: int, limit: int = 100,
                       before_id: int | None = None) -> list[AuditRecord]:
     """The customer's history, newest first: every audited change to it and its details."""
-    customer_get(actor=actor, customer_id=customer_id)
+    require_visible(actor=actor, customer_id=customer_id)
     qs = AuditRecord.objects.filter(customer_id=customer_id)
     if before_id:
         qs = qs.filter(id__lt=before_id)
@@ -375,11 +412,28 @@ def address_get(*, actor: Actor, address_id: int) -> Address:
 
 def tag_list() -> list[Tag]:
     """Tags are shared vocabulary, visible to every signed-in user."""
-    return list(Tag.objects.all())
+    return reference.read("tags")["tags"]
 
 
-def custom_fields(model: str = "customers.customer") -> list[CustomField]:
-    return list(CustomField.objects.filter(model=model))
+def custom_fields(model: str = "customers.customer", cached: list[CustomField] | None = None
+                  ) -> list[CustomField]:
+    rows = reference.read("custom_fields")["custom_fields"] if cached is None else cached
+    return [cf for cf in rows if cf.model == model]
+
+
+def list_reference(*, actor: Actor) -> dict[str, Any]:
+    """What the customer list's filters offer (tags, teams, filterable custom fields, the
+    actor's saved views), read in one cache round trip (``guanxi.core.reference``)."""
+    from guanxi.core.queries import saved_views
+
+    ref = reference.read("tags", "teams", "custom_fields", "saved_views")
+    return {
+        "tags": ref["tags"], "teams": ref["teams"],
+        "custom_fields": [cf for cf in custom_fields(cached=ref["custom_fields"])
+                          if cf.filterable],
+        "saved_views": saved_views(actor=actor, list_name="customers",
+                                   cached=ref["saved_views"]),
+    }
 
 
 EXPORT_COLUMNS = ("id", "kind", "name", "relation_kind", "owner", "team", "primary_phone",
@@ -439,7 +493,7 @@ def timeline_rows(records: list[AuditRecord]) -> list[Entry]:
     from django.apps import apps
     from django.utils.translation import gettext
 
-    from guanxi.core.models import Team, User
+    from guanxi.core.models import User
 
     fields_of: dict[str, dict[str, Any]] = {}
     user_ids, team_ids = set(), set()
@@ -457,8 +511,9 @@ def timeline_rows(records: list[AuditRecord]) -> list[Entry]:
     names: dict[tuple[str, Any], str] = {}
     for u in User.objects.filter(pk__in=user_ids):
         names[("core.user", u.pk)] = str(u)
-    for t in Team.objects.filter(pk__in=team_ids):
-        names[("core.team", t.pk)] = str(t)
+    if team_ids:  # teams are few and cached (core/reference.py)
+        for t in reference.read("teams")["teams"]:
+            names[("core.team", t.pk)] = str(t)
     verbs = {"create": gettext("created"), "update": gettext("changed"),
              "delete": gettext("removed")}
     out = []

@@ -49,6 +49,13 @@ class CustomerFields(Schema):
     registration_number: Annotated[str, StringConstraints(max_length=30)] | None = None
     website: Annotated[str, StringConstraints(max_length=200)] | None = None
     notes: Annotated[str, StringConstraints(max_length=10000)] | None = None
+    purchase_intent: Literal["", "more", "steady", "less", "leaving"] | None = Field(
+        None, description="stated intent: plans to buy more, keep buying as now, buy less, "
+        "or is seeking other suppliers")
+    intent_change_pct: int | None = Field(
+        None, ge=-100, le=1000, description="expected change in spend in percent (empty: "
+        "+50 more, -50 less, -100 seeking other suppliers)")
+    intent_from: dt.date | None = Field(None, description="when the change begins (empty: now)")
     custom: dict[str, Any] | None = Field(None, description="custom field code → value")
 
 
@@ -193,6 +200,9 @@ class CustomerOut(CustomerSummary):
     registration_number: str
     website: str
     notes: str
+    purchase_intent: str
+    intent_change_pct: int | None
+    intent_from: dt.date | None
     created_at: dt.datetime
     tags: list[str]
     custom: dict[str, Any]

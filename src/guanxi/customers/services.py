@@ -38,6 +38,7 @@ CUSTOMER_FIELDS = {
     "income_band", "education", "marital_status", "family_size", "employer", "job_title",
     "interests", "purchase_motive", "personality", "lifestyle", "brand_attitude", "industry",
     "company_size", "relationship_type", "registration_number", "website", "notes",
+    "purchase_intent", "intent_change_pct", "intent_from",
 }
 AUDIT_CUSTOMER = sorted(CUSTOMER_FIELDS | {"lifecycle_stage"})
 

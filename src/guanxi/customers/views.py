@@ -19,6 +19,7 @@ from guanxi.core import queries as core_queries
 from guanxi.core import services as core_services
 from guanxi.core.access import policy
 from guanxi.core.exceptions import Conflict, ValidationError
+from guanxi.core.forms import static_widgets
 from guanxi.core.web import Echo, csv_cell, errors_into_form, page, web_actor
 from guanxi.customers import queries, services
 from guanxi.customers.forms import (
@@ -85,14 +86,13 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         "next_url": next_url, "sort": sort, "is_first": not request.GET.get("cursor"),
         "kinds": Kind.choices, "relation_kinds": RelationKind.choices,
         "stages": LifecycleStage.choices, "source_types": SourceType.choices,
-        "tags": queries.tag_list(), "teams": core_queries.team_list(),
-        "custom_fields": [cf for cf in queries.custom_fields() if cf.filterable],
-        "saved_views": core_queries.saved_views(actor=actor, list_name="customers"),
+        **queries.list_reference(actor=actor),
         "can_add": policy.can(actor, Customer, "add"),
         "can_export": policy.can(actor, Customer, "export"),
         "owners": (core_queries.owner_choices(actor=actor)
                    if "owner" in policy.writable_fields(actor, Customer, "change") else None),
     }
+    ctx["selectable"] = ctx["owners"] is not None
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "rows":
         return render(request, "customers/_rows.html", ctx)
     return render(request, "customers/list.html", ctx)
@@ -271,8 +271,10 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "consents": queries.current_consents(actor=actor, customer_id=customer_id),
         "can_change": policy.allows(actor, "change", customer),
         "can_delete": policy.allows(actor, "delete", customer),
-        "point_form": ContactPointForm(), "address_form": AddressForm(),
-        "contact_form": ContactForm(), "consent_form": ConsentForm(),
+        "point_form": static_widgets(ContactPointForm),
+        "address_form": static_widgets(AddressForm),
+        "contact_form": static_widgets(ContactForm),
+        "consent_form": static_widgets(ConsentForm),
         "custom_values": _custom_display(customer),
         "panels": panels.render_context(actor=actor, customer=customer),
     }

@@ -196,13 +196,11 @@ def assignee_choices(*, actor: Actor) -> list[User]:
     ``change`` scope (oneself for a rep, the team for a manager, everyone for ``all``)."""
     scope = policy.scope_name(actor, Task, "change")
     qs = User.objects.filter(is_active=True).exclude(username=SYSTEM_USERNAME)
-    if scope == "all":
-        pass
-    elif scope == "team" and actor.user.team_id:
+    if scope == "team" and actor.user.team_id:
         qs = qs.filter(team_id=actor.user.team_id)
     elif scope in ("own", "team"):
         qs = qs.filter(pk=actor.user.pk)
-    else:
+    elif scope != "all":
         qs = qs.none()
     return list(qs.select_related("team").order_by("username"))
 

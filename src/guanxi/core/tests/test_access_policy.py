@@ -222,8 +222,15 @@ def test_no_superuser_short_cut(objs):
         policy.require(actor, "view", objs["mine"])
 
 
-def test_grants_are_read_once_per_actor(actors, objs, django_assert_num_queries):
+def test_grants_are_read_once_then_cached(actors, objs, django_assert_num_queries):
+    """Every role's grants come in one query, then from the cache (core/reference.py)."""
+    from django.core.cache import cache
+
+    cache.clear()
     a = testing.actor(actors["sales1"].user)
     with django_assert_num_queries(1):
         for action in ("view", "change", "export", "delete"):
             policy.scope_name(a, Customer, action)
+    b = testing.actor(actors["sales2"].user)
+    with django_assert_num_queries(0):
+        assert policy.scope_name(b, Customer, "view") == "team"

@@ -409,3 +409,15 @@ def test_customer_page_and_form_in_chinese(customer_list):
 def test_blank_choice_label_in_chinese(customer_list):
     html = customer_list.get("/customers/new/", HTTP_ACCEPT_LANGUAGE="zh-Hans").content.decode()
     assert "Select an option" not in html
+
+
+def test_zh_hans_groups_amounts_by_thousands():
+    """Amounts read ¥3,078,000 in both languages (Django's zh_Hans formats leave them
+    ungrouped)."""
+    from django.template import Context, Template
+    from django.utils import translation
+
+    t = Template("{% load humanize %}{{ v|floatformat:0|intcomma }} {{ d|floatformat:2 }}")
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            assert t.render(Context({"v": 3078000.4, "d": 1234.5})) == "3,078,000 1234.50"

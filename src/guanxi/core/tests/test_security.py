@@ -102,3 +102,36 @@ def test_session_expires(settings):
 
     assert live.SESSION_COOKIE_AGE <= 12 * 3600
     assert live.SESSION_EXPIRE_AT_BROWSER_CLOSE
+
+
+def test_nul_characters_are_refused_naming_the_field(client, users, actors):
+    """No database stores NUL in text (PostgreSQL refuses it): every way in answers 400
+    naming the field, and nothing reaches a view."""
+    from guanxi.core import services
+
+    token = services.token_create(actor=actors["sales1"], user=users["sales1"])
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    r = client.get("/api/v1/leads", {"q": "a\x00b"}, **auth)
+    assert r.status_code == 400 and r.json()["errors"] == {"q": ["Text may not contain NUL "
+                                                                 "characters."]}
+    r = client.post("/api/v1/customers", data=json.dumps({"name": "张\u0000三",
+                                                            "tags": ["ok", "x\u0000"]}),
+                    content_type="application/json", **auth)
+    assert r.status_code == 400 and set(r.json()["errors"]) == {"name", "tags[1]"}
+    client.force_login(users["sales1"])
+    r = client.get("/customers/", {"q": "\x00"})
+    assert r.status_code == 400 and b"q" in r.content
+    assert client.get("/api/v1/leads", {"q": "ab"}, **auth).status_code == 200
+
+
+def test_requests_refused_before_the_api_still_answer_json(client, users):
+    """A malformed Host header is refused before any view runs; an API client still gets
+    the API's JSON error shape, a browser the plain page."""
+    r = client.post("/api/v1/interactions/tasks", data="{}", content_type="application/json",
+                    HTTP_HOST="y/lz-56s-")
+    assert r.status_code == 400
+    assert r["Content-Type"] == "application/json" and r.json() == {"detail": "Bad request."}
+    r = client.get("/customers/", HTTP_HOST="y/lz-56s-")
+    assert r.status_code == 400 and r["Content-Type"].startswith("text/html")
+    r = client.get("/api/v1/no-such-thing")
+    assert r.status_code == 404 and r.json()["detail"]

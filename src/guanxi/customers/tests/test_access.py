@@ -476,16 +476,21 @@ def test_invisible_and_missing_look_alike(world):
 
 
 def test_a_grant_change_reaches_the_next_request(world):
-    """The grant cache lives on the actor, and each request builds a new actor."""
+    """Grants are cached (core/reference.py); saving or deleting one drops the cache, and
+    each request builds a new actor."""
     from guanxi.core.models import Grant
 
     client = world.sessions["readonly"]
     url = f"/customers/{world.objects['other'].pk}/"
     assert client.get(url).status_code == 404
     with testing.rolled_back():
-        Grant.objects.filter(role__code="readonly", model="customers.customer",
-                             action="view").update(scope="all")
+        grant = Grant.objects.get(role__code="readonly", model="customers.customer",
+                                  action="view")
+        grant.scope = "all"
+        grant.save()
         assert client.get(url).status_code == 200
+        grant.delete()
+        assert client.get(url).status_code == 404
 
 
 # A property: the list query agrees with the grants for any owners and teams --------------
@@ -519,3 +524,4 @@ def test_customer_list_agrees_with_the_grants(world, assignment):
             assert listed == testing.in_scope(who, objs, "view"), name
             exported = {str(row[0]) for row in queries.customer_export_rows(actor=actor)}
             assert exported == testing.in_scope(who, objs, "view", "export"), name
+

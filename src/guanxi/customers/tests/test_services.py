@@ -32,7 +32,8 @@ def test_update_records_old_and_new_value_and_bumps_version(actors, events):
     updated = services.customer_update(actor=actors["sales1"], customer_id=c.pk, version=1,
                                        changes={"name": "张三丰", "occupation": "道士"})
     assert updated.version == 2
-    rec = AuditRecord.objects.filter(object_id=str(c.pk), action="update").get()
+    rec = AuditRecord.objects.get(model="customers.customer", object_id=str(c.pk),
+                                 action="update")
     assert rec.changes["name"] == ["张三", "张三丰"]
     assert rec.changes["occupation"] == [None, "道士"]
     assert Customer.objects.get(pk=c.pk).name_initials == "zsf"
@@ -153,12 +154,14 @@ def test_custom_fields_validated_and_audited(actors, users):
     c = services.customer_create(actor=actors["sales1"], data={"name": "X"},
                                  custom={"level": "A", "budget": "12.5",
                                          "hobbies": ["tea", "golf"]})
-    rec = AuditRecord.objects.get(object_id=str(c.pk), action="create")
+    rec = AuditRecord.objects.get(model="customers.customer", object_id=str(c.pk),
+                                 action="create")
     assert rec.changes["cf_level"] == [None, "A"]
     assert rec.changes["cf_hobbies"] == [None, ["golf", "tea"]]
     services.customer_update(actor=actors["sales1"], customer_id=c.pk, version=1, changes={},
                              custom={"level": "B"})
-    rec = AuditRecord.objects.get(object_id=str(c.pk), action="update")
+    rec = AuditRecord.objects.get(model="customers.customer", object_id=str(c.pk),
+                                 action="update")
     assert rec.changes == {"cf_level": ["A", "B"]}
     assert CustomField.objects.count() == 3
 
@@ -200,7 +203,8 @@ def test_bulk_create_validates_rows_and_audits(system_actor, users):
          "contacts": [{"name": "王五", "phone": "13900002222"}]},
     ])
     assert len(ids) == 2
-    assert AuditRecord.objects.filter(object_id__in=[str(i) for i in ids],
+    assert AuditRecord.objects.filter(model="customers.customer",
+                                      object_id__in=[str(i) for i in ids],
                                       action="create").count() == 2
     with pytest.raises(ValidationError) as exc:
         services.customer_bulk_create(actor=system_actor, records=[
