@@ -13,6 +13,10 @@ def _empty_cache():
     """Each test starts with an empty cache: the database it saw cached is rolled back."""
     from django.core.cache import cache
 
+    from guanxi.core import reference
+
     cache.clear()
+    reference.reset()
     yield
     cache.clear()
+    reference.reset()

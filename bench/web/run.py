@@ -28,7 +28,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -67,6 +66,12 @@ TARGETS = [
            "session", True, rotate=True),
     Target("list_api", "customer list, first page (JSON API, 50 rows)",
            "/api/v1/customers?limit=50", "token", False),
+    Target("timeline_html", "customer page's timeline, loaded after it (HTML fragment, 20 "
+           "entries, rotating over {ids} ids)", "/customers/{id}/timeline/", "session", False,
+           rotate=True),
+    Target("value_html", "customer page's value card, loaded after it (HTML fragment, "
+           "rotating over {ids} ids)", "/analytics/customers/{id}/", "session", False,
+           rotate=True),
 ]
 
 
@@ -268,6 +273,8 @@ def check(target: Target, status: int, body: str) -> str | None:
         "list_api": (len(json.loads(body).get("items", [])) if body.startswith("{") else -1,
                      50),
         "customer_html": (body.count('id="customer-name"'), 1),
+        "timeline_html": (min(body.count('class="list-group-item timeline-'), 1), 1),
+        "value_html": (body.count('id="scores"'), 1),
     }[target.key]
     if rows[0] != rows[1]:
         return f"{rows[0]} rows instead of {rows[1]}"
@@ -470,9 +477,12 @@ def main(argv: list[str] | None = None) -> int:
         headers = {"session": f"Cookie: sessionid={session}",
                    "token": f"Authorization: Bearer {token}"}
         secrets = {session: "$SESSION", token: "$TOKEN"}
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", dir=OUT, delete=False) as f:
-            f.write("\n".join(f"/customers/{i}/" for i in ids) + "\n")
-            paths_file = f.name
+        paths_files = {}  # kept, for the reproducing commands printed at the end
+        for target in TARGETS:
+            if target.rotate:
+                paths = OUT / f"paths-{target.key}.txt"
+                paths.write_text("\n".join(target.path.format(id=i) for i in ids) + "\n")
+                paths_files[target.key] = str(paths)
         print(f"Code: {version}.")
         print(f"{vendor}: {total:,} customers, {in_team:,} in {USERNAME}'s team; server "
               f"{server.base}, {args.workers} workers; wrk {args.threads} thread(s), "
@@ -488,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             problem = check(target, status, body)
             if problem:
                 raise SystemExit(f"{target.key}: GET {path} is not the expected page: {problem}")
-            wrk_env = {**os.environ, "GUANXI_WRK_PATHS": paths_file if target.rotate else ""}
+            wrk_env = {**os.environ, "GUANXI_WRK_PATHS": paths_files.get(target.key, "")}
             url = server.base + (target.path if not target.rotate else "/customers/")
             for attempt in range(args.retries + 1):
                 result, cmd = measure(args, server, target, url, headers[target.auth],
@@ -498,14 +508,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    disturbed: other processes took {result.other_cores:.2f} cores"
                       f"{'; again' if attempt < args.retries else ''}", flush=True)
             results.append(result)
-            prefix = "GUANXI_WRK_PATHS=bench/out/ids.txt " if target.rotate else ""
+            prefix = (f"GUANXI_WRK_PATHS=bench/out/paths-{target.key}.txt " if target.rotate
+                      else "")
             commands.append(prefix + redact(cmd, secrets))
             print(f"  {result.key}: {result.rps:,.0f} req/s, p50 {result.p50_ms:.1f} ms, "
                   f"p95 {result.p95_ms:.1f} ms, p99 {result.p99_ms:.1f} ms, "
                   f"non-200 {result.non200}, socket errors {result.socket_errors}, "
                   f"machine {result.machine_busy_pct:.0f}% busy, other processes "
                   f"{result.other_cores:.2f} cores", flush=True)
-        Path(paths_file).unlink(missing_ok=True)
     finally:
         server.stop()
 
@@ -520,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
           "`.venv/bin/guanxi token sales1`; the server from "
           f"`{redact(server.cmd, {})}` with DATABASE_URL, GUANXI_DEV=1, CONN_MAX_AGE=600, "
           f"REDIS_URL={args.redis_url or '(none: database cache)'};"
-          " bench/out/ids.txt holds /customers/<id>/ paths of sales1's team, one a line):")
+          " bench/out/paths-*.txt hold the paths of customers of sales1's team, one a line):")
     for c in commands:
         print("  " + c)
     out = args.out or OUT / f"web-{name}.json"

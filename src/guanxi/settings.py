@@ -120,6 +120,11 @@ if _engine.endswith("sqlite3"):
             "transaction_mode": "IMMEDIATE",
         }
     )
+    # Tests use a file, not Django's shared in-memory database: the live server's threads then
+    # each have their own connection, as in production, and a page's parallel requests (htmx
+    # loads) do not share one.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(DATABASES["default"]["NAME"]).with_name("test-guanxi.sqlite3")))
 elif _engine.endswith("mysql"):
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"charset": "utf8mb4", "init_command": "SET sql_mode='STRICT_TRANS_TABLES'"}

@@ -8,7 +8,8 @@ class AnalyticsConfig(AppConfig):
     verbose_name = _("Analytics")
 
     def ready(self) -> None:
-        from guanxi.analytics.views import scores_panel
         from guanxi.core import panels
 
-        panels.register("scores", "analytics/_scores_panel.html", scores_panel, position=10)
+        # Loaded after the customer page's first screen (analytics/views.py: customer_panel).
+        panels.register("scores", "analytics/_scores_panel_loader.html",
+                        lambda actor, customer: {"customer_id": customer.pk}, position=10)

@@ -318,6 +318,19 @@ def job_status(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "analytics/_job.html", {"job": job})
 
 
+@page
+def customer_panel(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer page's value card, loaded after the page's first screen (htmx); empty
+    when there is nothing to show the actor."""
+    from guanxi.customers.queries import customer_brief
+
+    actor = web_actor(request)
+    ctx = scores_panel(actor, customer_brief(actor=actor, customer_id=customer_id))
+    if ctx is None:
+        return HttpResponse("")
+    return render(request, "analytics/_scores_panel.html", {"p": ctx})
+
+
 def scores_panel(actor, customer) -> dict | None:
     """The customer page's card: latest scores, how they were computed, their history, and
     the cost-to-serve ledger."""
@@ -372,6 +385,7 @@ def add_cost(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 urlpatterns = [
     path("costs/<int:customer_id>/", add_cost, name="analytics_add_cost"),
+    path("customers/<int:customer_id>/", customer_panel, name="analytics_customer_panel"),
     path("", dashboard, name="analytics_dashboard"),
     path("segment/", segment, name="analytics_segment"),
     path("segment.csv", segment_export, name="analytics_segment_export"),

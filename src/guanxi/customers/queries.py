@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 
 from guanxi.core import reference
 from guanxi.core.access import Actor, policy
@@ -218,27 +218,43 @@ CUSTOMER = "customers.customer"
 def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     """One customer with its details prefetched, masked; NotFound outside the scope."""
     try:
-        obj = (
-            _scoped(actor)
-            .select_related("owner", "team")
-            .prefetch_related(
-                "tags",
-                Prefetch("contact_points", queryset=ContactPoint.objects.order_by(
-                    "kind", "-is_primary", "id")),
-                "addresses",
-                "contacts",
-                Prefetch("custom_values", queryset=CustomValue.objects.select_related("field")),
-            )
-            .get(pk=customer_id)
-        )
+        obj = _scoped(actor).select_related("owner", "team").get(pk=customer_id)
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound("customer not found") from None
+    details: list[Any] = [
+        "tags",
+        Prefetch("contact_points", queryset=ContactPoint.objects.order_by(
+            "kind", "-is_primary", "id")),
+        "addresses",
+    ]
+    # Only organisations have contact persons (customers/services.py keeps it so).
+    details.append("contacts" if obj.kind == "organisation"
+                   else Prefetch("contacts", queryset=Contact.objects.none()))
+    if reference.read("custom_fields")["custom_fields"]:  # no fields, no values to read
+        details.append(Prefetch("custom_values",
+                                queryset=CustomValue.objects.select_related("field")))
+    else:
+        details.append(Prefetch("custom_values", queryset=CustomValue.objects.none()))
+    prefetch_related_objects([obj], *details)
     actor.saw(CUSTOMER, obj.pk)
     if not policy.sees_pii(actor):
         policy.mask(actor, obj)
         policy.mask(actor, list(obj.contact_points.all()))
         policy.mask(actor, list(obj.addresses.all()))
         policy.mask(actor, list(obj.contacts.all()))
+    return obj
+
+
+def customer_brief(*, actor: Actor, customer_id: int) -> Customer:
+    """The customer's own row, masked, without its details (for the panels of other apps
+    that the customer page loads); NotFound outside the scope."""
+    try:
+        obj = _scoped(actor).get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError):
+        raise NotFound("customer not found") from None
+    actor.saw(CUSTOMER, obj.pk)
+    if not policy.sees_pii(actor):
+        policy.mask(actor, obj)
     return obj
 
 
@@ -309,12 +325,16 @@ def may_contact(*, customer_id: int, channel: str, purpose: str) -> bool:
 
 
 def customer_timeline(*, actor: Actor, customer_id: int, limit: int = 100,
-                      before_id: int | None = None) -> list[AuditRecord]:
-    """The customer's history, newest first: every audited change to it and its details."""
+                      before_id: int | None = None,
+                      before: dt.datetime | None = None) -> list[AuditRecord]:
+    """The customer's history, newest first: every audited change to it and its details
+    (older than the record ``before_id`` or the instant ``before``, when given)."""
     require_visible(actor=actor, customer_id=customer_id)
     qs = AuditRecord.objects.filter(customer_id=customer_id)
     if before_id:
         qs = qs.filter(id__lt=before_id)
+    if before is not None:
+        qs = qs.filter(at__lt=before)
     rows = list(qs.select_related("actor").order_by("-at", "-id")[:limit])
     if not policy.sees_pii(actor):
         for row in rows:
@@ -539,5 +559,7 @@ def timeline_rows(records: list[AuditRecord]) -> list[Entry]:
     return out
 
 
-def _audit_provider(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    return timeline_rows(customer_timeline(actor=actor, customer_id=customer_id, limit=limit))
+def _audit_provider(actor: Actor, customer_id: int, limit: int,
+                    before: dt.datetime | None) -> list[Entry]:
+    return timeline_rows(customer_timeline(actor=actor, customer_id=customer_id, limit=limit,
+                                           before=before))

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.core import audit
 from guanxi.core.access import Actor, policy
@@ -199,6 +200,11 @@ def customer_update(*, actor: Actor, customer_id: int, version: int,
             _set_search_keys(customer)
             changed += ["name_pinyin", "name_initials"]
         validate(customer, exclude=["tags"])
+        if ("kind" in changed and customer.kind != "organisation"
+                and Contact.objects.filter(organisation_id=customer.pk).exists()):
+            raise ValidationError({"kind": [_(
+                "An organisation with contact persons cannot become a person: remove its "
+                "contacts first.")]})
         cleaned_custom = _clean_custom(custom or {}, partial=True)
         if not changed and not cleaned_custom:
             return customer

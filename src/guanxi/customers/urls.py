@@ -11,6 +11,7 @@ urlpatterns = [
     path("reassign/", views.reassign, name="customer_reassign"),
     path("views/<int:view_id>/delete/", views.delete_view, name="customer_delete_view"),
     path("<int:customer_id>/", views.customer_detail, name="customer_detail"),
+    path("<int:customer_id>/timeline/", views.customer_timeline, name="customer_timeline"),
     path("<int:customer_id>/edit/", views.customer_edit, name="customer_edit"),
     path("<int:customer_id>/delete/", views.customer_delete, name="customer_delete"),
     path("<int:customer_id>/tags/", views.set_tags, name="customer_tags"),

@@ -11,6 +11,8 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -267,7 +269,6 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = queries.customer_get(actor=actor, customer_id=customer_id)
     ctx = {
         "c": customer,
-        "timeline": timeline.entries(actor=actor, customer_id=customer_id, limit=50),
         "consents": queries.current_consents(actor=actor, customer_id=customer_id),
         "can_change": policy.allows(actor, "change", customer),
         "can_delete": policy.allows(actor, "delete", customer),
@@ -279,6 +280,30 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "panels": panels.render_context(actor=actor, customer=customer),
     }
     return render(request, "customers/detail.html", ctx)
+
+
+TIMELINE_PAGE = 20
+
+
+@page
+def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer's timeline, newest first, a page at a time: the customer page loads it
+    after its first screen (htmx); ``?before=`` (an ISO 8601 instant) gives the older page."""
+    actor = web_actor(request)
+    before = None
+    if request.GET.get("before"):
+        try:
+            before = parse_datetime(request.GET["before"])
+        except ValueError:
+            before = None
+        if before is None or timezone.is_naive(before):
+            return HttpResponse(_("before: expected a date and time with its UTC offset, "
+                                  "such as 2026-11-24T09:30:00+08:00."),
+                                status=400, content_type="text/plain; charset=utf-8")
+    queries.require_visible(actor=actor, customer_id=customer_id)
+    p = timeline.page(actor=actor, customer_id=customer_id, limit=TIMELINE_PAGE, before=before)
+    return render(request, "customers/_timeline.html",
+                  {"page": p, "customer_id": customer_id, "older": before is not None})
 
 
 def _custom_display(customer) -> list[tuple[str, str]]:

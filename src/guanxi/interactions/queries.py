@@ -519,9 +519,12 @@ def schedule_token(kind: str) -> str:
 
 # The customer's timeline ----------------------------------------------------------------
 
-def _interaction_entries(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    rows = _mask(actor, list(_interactions(actor).filter(customer_id=customer_id)
-                             .select_related("owner").order_by("-occurred_at", "-id")[:limit]))
+def _interaction_entries(actor: Actor, customer_id: int, limit: int,
+                         before: dt.datetime | None) -> list[Entry]:
+    qs = _interactions(actor).filter(customer_id=customer_id)
+    if before is not None:
+        qs = qs.filter(occurred_at__lt=before)
+    rows = _mask(actor, list(qs.select_related("owner").order_by("-occurred_at", "-id")[:limit]))
     out = []
     for i in rows:
         meta = [i.get_direction_display(), i.get_initiator_display()]
@@ -538,9 +541,14 @@ def _interaction_entries(actor: Actor, customer_id: int, limit: int) -> list[Ent
     return out
 
 
-def _task_entries(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    rows = list(_tasks(actor).filter(customer_id=customer_id).select_related("assignee")
-                .order_by("-due_at", "-id")[:limit])
+def _task_entries(actor: Actor, customer_id: int, limit: int,
+                  before: dt.datetime | None) -> list[Entry]:
+    # A task stands on the timeline at its completion, or at its due time while open.
+    qs = _tasks(actor).filter(customer_id=customer_id).annotate(
+        shown_at=Coalesce("done_at", "due_at"))
+    if before is not None:
+        qs = qs.filter(shown_at__lt=before)
+    rows = list(qs.select_related("assignee").order_by("-shown_at", "-id")[:limit])
     out = []
     for t in rows:
         if t.done_at:

@@ -138,7 +138,7 @@ def customer_interactions(request: HttpRequest, customer_id: int) -> HttpRespons
     """The customer's interactions and open tasks, with buttons to log, write and plan: an
     htmx fragment for the customer page (or a page of its own)."""
     actor = web_actor(request)
-    customer = customer_queries.customer_get(actor=actor, customer_id=customer_id)
+    customer = customer_queries.customer_brief(actor=actor, customer_id=customer_id)
     p = queries.interaction_list(actor=actor, customer_id=customer_id,
                                  cursor=request.GET.get("cursor"), limit=20)
     ctx = {"customer": customer, "page": p,

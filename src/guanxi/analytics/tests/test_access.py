@@ -62,6 +62,7 @@ PAGE_ROUTES = [
     page("analytics_refresh", "POST", A + "/refresh/", "refresh", target="none", ok=302,
          writes=True),
     page("analytics_job", "GET", A + "/jobs/{job_id}/", "starter", target="none"),
+    page("analytics_customer_panel", "GET", A + "/customers/{customer_id}/", "view"),
     page("analytics_add_cost", "POST", A + "/costs/{customer_id}/", "change", ok=302,
          writes=True, body={"year": "2026", "kind": "maintenance", "amount": "120.50"}),
 ]

@@ -83,7 +83,10 @@ def test_customer_page_explains_the_scores(client, users, scored):
     snap = ScoreSnapshot.objects.filter(customer__owner=users["sales1"]).exclude(
         r_score=None).first()
     client.force_login(users["sales1"])
-    body = client.get(f"/customers/{snap.customer_id}/").content.decode()
+    page = client.get(f"/customers/{snap.customer_id}/").content.decode()
+    # The value card loads after the page's first screen.
+    assert f'hx-get="/analytics/customers/{snap.customer_id}/"' in page
+    body = client.get(f"/analytics/customers/{snap.customer_id}/").content.decode()
     assert 'id="scores"' in body and f"R {snap.r_score}" in body
     assert f"Last purchase {snap.recency_days} days ago" in body
 
@@ -94,7 +97,7 @@ def test_cost_to_serve_feeds_profit_vk_and_matrix(client, users, scored):
     r = client.post(f"/analytics/costs/{cid}/", {"year": AS_OF.year, "kind": "maintenance",
                                                  "amount": "12.50", "note": "上门拜访"})
     assert r.status_code == 302
-    assert "上门拜访" in client.get(f"/customers/{cid}/").content.decode()
+    assert "上门拜访" in client.get(f"/analytics/customers/{cid}/").content.decode()
     client.force_login(users["sales2"])
     assert client.post(f"/analytics/costs/{cid}/", {"year": 2026, "kind": "maintenance",
                                                     "amount": "1"}).status_code == 404
@@ -137,8 +140,10 @@ def test_customer_page_shows_intent_and_clv_with_intent(client, users, shop, act
     snap = ScoreSnapshot.objects.get(customer_id=cid, as_of=AS_OF)
     assert snap.clv_intent < snap.clv
     jobs.refresh(as_of=AS_OF.replace(day=29))  # a second snapshot: the history table
-    body = client.get(f"/customers/{cid}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
-    assert "正在寻找其他供应商" in body and "-80%" in body
+    page = client.get(f"/customers/{cid}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "正在寻找其他供应商" in page and "-80%" in page
+    body = client.get(f"/analytics/customers/{cid}/",
+                      HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert 'id="clv-intent"' in body and "含意向" in body
     assert "<td>important_" not in body and "<td>general_" not in body and "<td>repeat" not in body
 
@@ -181,7 +186,7 @@ def test_profiles_tags_groups_and_bought_together(client, users, shop, system_ac
     # A beer buyer without diapers is offered diapers, by name.
     client.force_login(users["sales1"])
     beer_only = shop[4]  # i = 4: beer alone
-    body = client.get(f"/customers/{beer_only}/").content.decode()
+    body = client.get(f"/analytics/customers/{beer_only}/").content.decode()
     assert 'id="also-bought"' in body and "纸尿裤" in body
     assert 'id="customer-group"' in body
     dash = client.get("/analytics/").content.decode()

@@ -92,6 +92,7 @@ PAGE_ROUTES = [
          writes=True, body={"kind": "organisation", "name": "新客户",
                             "relation_kind": "consumer", "source_type": "direct"}),
     page("customer_detail", "GET", C + "/", "view", pii=True),
+    page("customer_timeline", "GET", C + "/timeline/", "view", pii=True),
     page("customer_edit", "GET", C + "/edit/", "change"),
     page("customer_edit", "POST", C + "/edit/", "change", ok=302, writes=True,
          body=_edit_form),

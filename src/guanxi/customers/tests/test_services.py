@@ -211,3 +211,23 @@ def test_bulk_create_validates_rows_and_audits(system_actor, users):
             {"data": {"name": "ok", "owner": users["sales1"].pk}},
             {"data": {"name": "bad", "owner": users["sales1"].pk}, "phones": ["12"]}])
     assert any(k.startswith("row 1.") for k in exc.value.message_dict)
+
+
+def test_an_organisation_with_contacts_stays_an_organisation(actors):
+    from guanxi.customers.queries import customer_get
+
+    org = customer(actors["sales1"], "Acme Trading", kind="organisation")
+    services.contact_create(actor=actors["sales1"], customer_id=org.pk,
+                            data={"name": "王五", "phone": "13900002222"})
+    with pytest.raises(ValidationError) as exc:
+        services.customer_update(actor=actors["sales1"], customer_id=org.pk,
+                                 version=org.version, changes={"kind": "person"})
+    assert "kind" in exc.value.message_dict
+    assert Customer.objects.get(pk=org.pk).kind == "organisation"
+    assert [c.name for c in customer_get(actor=actors["sales1"], customer_id=org.pk)
+            .contacts.all()] == ["王五"]
+    # Without contacts it may become a person.
+    other = customer(actors["sales1"], "个体户", kind="organisation")
+    services.customer_update(actor=actors["sales1"], customer_id=other.pk,
+                             version=other.version, changes={"kind": "person"})
+    assert Customer.objects.get(pk=other.pk).kind == "person"

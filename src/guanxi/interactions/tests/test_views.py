@@ -42,8 +42,8 @@ def test_log_an_interaction_from_the_customer_page(client, users, actors):
     assert (i.channel, i.initiator, i.direction, i.duration_minutes) == ("phone", "customer",
                                                                           "in", 15)
     assert Task.objects.get(interaction=i).assignee == users["sales1"]
-    detail = client.get(f"/customers/{c.pk}/").content.decode()
-    assert "客户来电询价" in detail  # on the 360 timeline
+    history = client.get(f"/customers/{c.pk}/timeline/").content.decode()
+    assert "客户来电询价" in history  # on the 360 timeline
 
 
 def test_form_errors_are_shown_and_nothing_is_kept(client, users, actors):

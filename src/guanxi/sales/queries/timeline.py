@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -10,9 +13,12 @@ from guanxi.core.timeline import Entry
 from guanxi.sales.models import Opportunity, Order, Quote
 
 
-def _orders(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    rows = policy.scope(Order.objects.filter(customer_id=customer_id), actor).order_by(
-        "-ordered_at")[:limit]
+def _orders(actor: Actor, customer_id: int, limit: int,
+            before: dt.datetime | None) -> list[Entry]:
+    qs = Order.objects.filter(customer_id=customer_id)
+    if before is not None:
+        qs = qs.filter(ordered_at__lt=before)
+    rows = policy.scope(qs, actor).order_by("-ordered_at")[:limit]
     return [Entry(at=o.ordered_at, kind="order", icon="shopping-cart",
                   title=_("Order %(number)s: %(total)s %(currency)s") % {
                       "number": o.number, "total": o.total, "currency": o.currency},
@@ -20,9 +26,13 @@ def _orders(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
                   body=o.get_status_display()) for o in rows]
 
 
-def _opportunities(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    rows = (policy.scope(Opportunity.objects.filter(customer_id=customer_id), actor)
-            .select_related("stage", "owner").order_by("-created_at")[:limit])
+def _opportunities(actor: Actor, customer_id: int, limit: int,
+                   before: dt.datetime | None) -> list[Entry]:
+    qs = Opportunity.objects.filter(customer_id=customer_id)
+    if before is not None:  # its opening or its closing falls before
+        qs = qs.filter(Q(created_at__lt=before) | Q(closed_at__lt=before))
+    rows = (policy.scope(qs, actor).select_related("stage", "owner")
+            .order_by("-created_at")[:limit])
     out = []
     for o in rows:
         out.append(Entry(at=o.created_at, kind="opportunity", icon="target",
@@ -37,9 +47,12 @@ def _opportunities(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
     return out
 
 
-def _quotes(actor: Actor, customer_id: int, limit: int) -> list[Entry]:
-    rows = policy.scope(Quote.objects.filter(customer_id=customer_id), actor).order_by(
-        "-created_at")[:limit]
+def _quotes(actor: Actor, customer_id: int, limit: int,
+            before: dt.datetime | None) -> list[Entry]:
+    qs = Quote.objects.filter(customer_id=customer_id)
+    if before is not None:
+        qs = qs.filter(created_at__lt=before)
+    rows = policy.scope(qs, actor).order_by("-created_at")[:limit]
     return [Entry(at=q.created_at, kind="quote", icon="file-invoice",
                   title=_("Quote %(number)s: %(total)s %(currency)s") % {
                       "number": q.number, "total": q.total, "currency": q.currency},
