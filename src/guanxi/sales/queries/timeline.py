@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -28,23 +27,30 @@ def _orders(actor: Actor, customer_id: int, limit: int,
 
 def _opportunities(actor: Actor, customer_id: int, limit: int,
                    before: dt.datetime | None) -> list[Entry]:
+    """Opportunities on the day they were opened."""
     qs = Opportunity.objects.filter(customer_id=customer_id)
-    if before is not None:  # its opening or its closing falls before
-        qs = qs.filter(Q(created_at__lt=before) | Q(closed_at__lt=before))
+    if before is not None:
+        qs = qs.filter(created_at__lt=before)
     rows = (policy.scope(qs, actor).select_related("stage", "owner")
-            .order_by("-created_at")[:limit])
-    out = []
-    for o in rows:
-        out.append(Entry(at=o.created_at, kind="opportunity", icon="target",
-                         title=_("Opportunity %(name)s") % {"name": o.name},
-                         actor=str(o.owner), url=reverse("opportunity_detail", args=[o.pk]),
-                         body=f"{o.stage} · {o.amount} {o.currency}"))
-        if o.closed_at:
-            out.append(Entry(at=o.closed_at, kind="opportunity", icon="flag",
-                             title=_("Opportunity %(name)s %(status)s") % {
-                                 "name": o.name, "status": o.get_status_display()},
-                             url=reverse("opportunity_detail", args=[o.pk])))
-    return out
+            .order_by("-created_at", "-id")[:limit])
+    return [Entry(at=o.created_at, kind="opportunity", icon="target",
+                  title=_("Opportunity %(name)s") % {"name": o.name},
+                  actor=str(o.owner), url=reverse("opportunity_detail", args=[o.pk]),
+                  body=f"{o.stage} · {o.amount} {o.currency}") for o in rows]
+
+
+def _opportunity_closings(actor: Actor, customer_id: int, limit: int,
+                          before: dt.datetime | None) -> list[Entry]:
+    """Opportunities on the day they were won or lost (a provider of its own: each returns
+    its newest entries, and a closing can be far newer than the opening)."""
+    qs = Opportunity.objects.filter(customer_id=customer_id, closed_at__isnull=False)
+    if before is not None:
+        qs = qs.filter(closed_at__lt=before)
+    rows = policy.scope(qs, actor).order_by("-closed_at", "-id")[:limit]
+    return [Entry(at=o.closed_at, kind="opportunity", icon="flag",
+                  title=_("Opportunity %(name)s %(status)s") % {
+                      "name": o.name, "status": o.get_status_display()},
+                  url=reverse("opportunity_detail", args=[o.pk])) for o in rows]
 
 
 def _quotes(actor: Actor, customer_id: int, limit: int,
@@ -60,4 +66,5 @@ def _quotes(actor: Actor, customer_id: int, limit: int,
             for q in rows]
 
 
-PROVIDERS = {"order": _orders, "opportunity": _opportunities, "quote": _quotes}
+PROVIDERS = {"order": _orders, "opportunity": _opportunities,
+             "opportunity_closed": _opportunity_closings, "quote": _quotes}

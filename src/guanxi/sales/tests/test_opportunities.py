@@ -139,3 +139,33 @@ def test_forecast_and_win_rate(actors, users, cust):
     with pytest.raises(PermissionDenied):
         services.target_set(actor=actors["manager"], month=today, amount=Decimal("1"),
                             team_id=users["sales2"].team_id)
+
+
+def test_a_late_closing_is_on_the_timelines_first_page(actors, cust):
+    """An opportunity opened long ago and won today stands at the top of the timeline, even
+    behind more than a page of newer openings."""
+    from guanxi.core import timeline
+    from guanxi.sales.models import Opportunity
+
+    old = services.opportunity_create(actor=actors["sales1"], data={
+        "name": "老项目", "customer": cust.pk, "amount": "100"})
+    now = timezone.now()
+    for i in range(25):
+        services.opportunity_create(actor=actors["sales1"], data={
+            "name": f"新项目{i}", "customer": cust.pk, "amount": "100"})
+    Opportunity.objects.filter(pk=old.pk).update(created_at=now - dt.timedelta(days=400))
+    Opportunity.objects.filter(pk=old.pk).update(status="won",
+                                                 closed_at=now + dt.timedelta(minutes=1))
+    page = timeline.page(actor=actors["sales1"], customer_id=cust.pk, limit=20,
+                         kinds={"opportunity", "opportunity_closed"})
+    assert page.entries[0].title.startswith("Opportunity 老项目")
+    assert page.entries[0].icon == "flag"
+    seen, before = [], None
+    while True:
+        p = timeline.page(actor=actors["sales1"], customer_id=cust.pk, limit=20, before=before,
+                          kinds={"opportunity", "opportunity_closed"})
+        seen += [(e.title, e.at) for e in p.entries]
+        if p.next_before is None:
+            break
+        before = p.next_before
+    assert len(seen) == 27 == len(set(seen))  # 26 openings and one closing, each once
