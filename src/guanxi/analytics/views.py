@@ -49,6 +49,10 @@ def profile_tag_label(code: str) -> str:
     return tag.label_zh if (get_language() or "").startswith("zh") else tag.label_en
 
 
+def _tag_rule(tag) -> str:
+    return tag.rule_zh if (get_language() or "").startswith("zh") and tag.rule_zh else tag.rule
+
+
 def group_label(run, cluster: int | None) -> str:
     """A customer group (cluster) as its readable description in the user's language."""
     clusters = ((run.fits or {}).get("clusters") or {}) if run is not None else {}
@@ -121,7 +125,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                      "url": f"{seg}?cluster={r['cluster']}"}
                     for r in ov.clusters
                 ],
-                "profile_tags": [(t.code, profile_tag_label(t.code), t.rule,
+                "profile_tags": [(t.code, profile_tag_label(t.code), _tag_rule(t),
                                   f"{seg}?tag={t.code}") for t in TAGS],
                 "rules": _named_rules(ov.run),
                 "cohorts": cohorts,

@@ -58,12 +58,13 @@ from guanxi.analytics.engine.errors import InputError
 
 @dataclass(frozen=True)
 class Tag:
-    """A rule-based customer tag with its labels and its rule in plain English."""
+    """A rule-based customer tag with its labels and its rule in plain English and Chinese."""
 
     code: str
     label_zh: str
     label_en: str
     rule: str
+    rule_zh: str = ""
 
 
 #: Days since the first purchase within which a customer is new.
@@ -82,36 +83,48 @@ CHURN_RISK_PROBABILITY = 0.5
 GROWTH_FACTOR = 1.2
 
 _TOP = f"{round(100 * (1 - TOP_SHARE))}th percentile"
+_TOP_ZH = f"第 {round(100 * (1 - TOP_SHARE))} 百分位"
 
 #: The rule-based tags, in display order.
 TAGS: tuple[Tag, ...] = (
     Tag("high_value", "高价值", "high value",
-        "value tier VIP or major (by default the top 5% of buyers by spend in the RFM window)"),
-    Tag("loyal", "忠诚", "loyal", "lifecycle stage loyal"),
+        "value tier VIP or major (by default the top 5% of buyers by spend in the RFM window)",
+        "价值等级为贵宾型或重要型（默认为 RFM 窗口内消费额最高的 5% 购买客户）"),
+    Tag("loyal", "忠诚", "loyal", "lifecycle stage loyal", "客户生命周期阶段为忠诚客户"),
     Tag("frequent", "高频", "frequent",
         f"purchases in the RFM window at or above the {_TOP} of the customers who bought in "
-        "it, and at least 2"),
+        "it, and at least 2",
+        f"RFM 窗口内购买次数不低于窗口内购买客户的{_TOP_ZH}，且至少 2 次"),
     Tag("big_ticket", "大单", "big ticket",
         f"spend per purchase in the RFM window (monetary / frequency) at or above the {_TOP} "
-        "of the customers who bought in it"),
+        "of the customers who bought in it",
+        f"RFM 窗口内每次购买金额（消费额 ÷ 次数）不低于窗口内购买客户的{_TOP_ZH}"),
     Tag("growth_potential", "增长潜力", "growth potential",
         f"CLV with intent above {GROWTH_FACTOR} × the model CLV (and positive), or a model CLV "
         f"at or above the {_TOP} of the customers with a CLV while spend in the RFM window is "
-        "below the median of the customers who bought in it"),
+        "below the median of the customers who bought in it",
+        f"含意向 CLV 高于模型 CLV 的 {GROWTH_FACTOR} 倍（且为正），或模型 CLV 不低于有 CLV 客户的"
+        f"{_TOP_ZH}而 RFM 窗口内消费额低于窗口内购买客户的中位数"),
     Tag("new_customer", "新客户", "new customer",
-        f"first purchase within the last {NEW_CUSTOMER_DAYS} days"),
+        f"first purchase within the last {NEW_CUSTOMER_DAYS} days",
+        f"首次购买在最近 {NEW_CUSTOMER_DAYS} 天内"),
     Tag("one_off", "一次性", "one-off",
         f"bought on a single day (first purchase = last purchase) more than {ONE_OFF_DAYS} "
-        "days ago"),
+        "days ago",
+        f"只在一天购买过（首次购买 = 最近购买），且在 {ONE_OFF_DAYS} 天以前"),
     Tag("declining", "消费下降", "declining",
-        "buying less often or spending less than before (the lifecycle decline flag)"),
+        "buying less often or spending less than before (the lifecycle decline flag)",
+        "购买频率或消费额低于以往（生命周期的下降标记）"),
     Tag("churn_risk", "流失风险", "churn risk",
-        f"churn probability at least {CHURN_RISK_PROBABILITY} and not lost"),
+        f"churn probability at least {CHURN_RISK_PROBABILITY} and not lost",
+        f"流失概率不低于 {CHURN_RISK_PROBABILITY} 且尚未流失"),
     Tag("dormant", "沉睡", "dormant",
-        f"last purchase {DORMANT_DAYS} to {DORMANT_END_DAYS - 1} days ago and not lost"),
+        f"last purchase {DORMANT_DAYS} to {DORMANT_END_DAYS - 1} days ago and not lost",
+        f"最近一次购买在 {DORMANT_DAYS} 至 {DORMANT_END_DAYS - 1} 天前，且尚未流失"),
     Tag("lost", "已流失", "lost",
-        "lifecycle stage lost (by default no purchase in 365 days)"),
-    Tag("never_bought", "未购买", "never bought", "no purchase on record"),
+        "lifecycle stage lost (by default no purchase in 365 days)",
+        "客户生命周期阶段为流失客户（默认为 365 天内没有购买）"),
+    Tag("never_bought", "未购买", "never bought", "no purchase on record", "没有购买记录"),
 )
 
 _TIER_CODES = ("", *(t.code for t in VALUE_TIERS))

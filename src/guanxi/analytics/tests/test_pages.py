@@ -32,6 +32,9 @@ def test_dashboard_and_drilldown_respect_scope(client, users, scored):
     client.force_login(users["sales1"])
     body = client.get("/analytics/").content.decode()
     assert 'id="rfm-classes"' in body
+    assert 'title="lifecycle stage loyal" data-tag="loyal"' in body  # the tag's rule
+    zh = client.get("/analytics/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'title="客户生命周期阶段为忠诚客户" data-tag="loyal"' in zh
     snap = (
         ScoreSnapshot.objects.exclude(rfm_class="").filter(customer__owner=users["sales1"]).first()
     )

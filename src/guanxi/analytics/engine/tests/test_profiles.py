@@ -103,7 +103,7 @@ def test_growth_potential_from_high_clv_and_low_spend() -> None:
 def test_tags_are_documented() -> None:
     codes = [t.code for t in TAGS]
     assert len(set(codes)) == len(codes)
-    assert all(t.label_zh and t.label_en and t.rule for t in TAGS)
+    assert all(t.label_zh and t.label_en and t.rule and t.rule_zh for t in TAGS)
 
 
 def test_tag_inputs_are_checked() -> None:
