@@ -104,6 +104,31 @@ class PriceListOut(Schema):
     version: int
 
 
+RelationKindT = Literal["", "consumer", "intermediary", "internal", "public"]
+Channel = Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)]
+
+
+class PriceListIn(Schema):
+    name: Name
+    currency: CurrencyT = "CNY"
+    relation_kind: RelationKindT = Field("", description="customer group, empty for any")
+    channel: Channel = Field("", description="sales channel, empty for any")
+    active: bool = True
+
+
+class PriceListPatch(Schema):
+    version: int = Field(..., ge=1, le=2**31, description="the version you read")
+    name: Name | None = None
+    currency: CurrencyT | None = Field(None, description="only while the list prices nothing")
+    relation_kind: RelationKindT | None = None
+    channel: Channel | None = None
+    active: bool | None = None
+
+
+class PriceIn(Schema):
+    price: Price
+
+
 class PriceListItemOut(Schema):
     product_id: int
     sku: str
@@ -169,13 +194,62 @@ def list_price_lists(request: HttpRequest):
 @router.get("/price-lists/{price_list_id}", response={200: PriceListDetail, **ERRORS},
             summary="One price list with its prices")
 def get_price_list(request: HttpRequest, price_list_id: int = Path(..., ge=1, le=MAX_ID)):
-    actor = actor_from(request)
+    return _price_list_detail(actor_from(request), price_list_id)
+
+
+def _price_list_detail(actor: Actor, price_list_id: int) -> dict:
     pl = queries.price_list_get(actor=actor, price_list_id=price_list_id)
     items = queries.price_list_items(actor=actor, price_list_id=pl.pk)
     return {"id": pl.pk, "name": pl.name, "currency": pl.currency, "version": pl.version,
             "relation_kind": pl.relation_kind, "channel": pl.channel, "active": pl.active,
             "items": [{"product_id": i.product_id, "sku": i.product.sku,
                        "name": i.product.name, "price": i.price} for i in items]}
+
+
+@router.post("/price-lists", response={201: PriceListDetail, **ERRORS},
+             summary="Add a price list")
+def create_price_list(request: HttpRequest, payload: PriceListIn):
+    """Administrators only. A price list prices products for a customer group (relation
+    kind) or a sales channel; set its prices with ``PUT .../items/{product_id}``."""
+    actor = actor_from(request)
+    pl = services.price_list_create(actor=actor, data=payload.model_dump())
+    return Status(201, _price_list_detail(actor, pl.pk))
+
+
+@router.patch("/price-lists/{price_list_id}", response={200: PriceListDetail, **ERRORS},
+              summary="Change a price list")
+def update_price_list(request: HttpRequest, payload: PriceListPatch,
+                      price_list_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Administrators only. Send the ``version`` you read; a stale version answers 409 with
+    the current state."""
+    actor = actor_from(request)
+    services.price_list_update(actor=actor, price_list_id=price_list_id,
+                               version=payload.version,
+                               changes=payload.model_dump(exclude_unset=True,
+                                                          exclude={"version"}))
+    return _price_list_detail(actor, price_list_id)
+
+
+@router.put("/price-lists/{price_list_id}/items/{product_id}",
+            response={200: PriceListDetail, **ERRORS}, summary="Set a product's price")
+def set_price(request: HttpRequest, payload: PriceIn,
+              price_list_id: int = Path(..., ge=1, le=MAX_ID),
+              product_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Administrators only. Adds the product to the price list, or changes its price."""
+    actor = actor_from(request)
+    services.price_list_item_set(actor=actor, price_list_id=price_list_id,
+                                 product_id=product_id, price=payload.price)
+    return _price_list_detail(actor, price_list_id)
+
+
+@router.delete("/price-lists/{price_list_id}/items/{product_id}",
+               response={204: None, **ERRORS}, summary="Take a product off a price list")
+def remove_price(request: HttpRequest, price_list_id: int = Path(..., ge=1, le=MAX_ID),
+                 product_id: int = Path(..., ge=1, le=MAX_ID)):
+    """Administrators only."""
+    services.price_list_item_remove(actor=actor_from(request), price_list_id=price_list_id,
+                                    product_id=product_id)
+    return Status(204, None)
 
 
 @router.get("/{product_id}", response={200: ProductOut, **ERRORS}, summary="One product")

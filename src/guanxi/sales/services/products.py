@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from guanxi.core import audit
 from guanxi.core.access import Actor
 from guanxi.core.events import emit
-from guanxi.core.exceptions import Conflict, ValidationError
+from guanxi.core.exceptions import Conflict, NotFound, ValidationError
 from guanxi.core.queries import require_admin
 from guanxi.core.services import assign, save_versioned, validate
 from guanxi.sales.models import Currency, PriceList, PriceListItem, Product, ProductCategory
@@ -217,12 +217,19 @@ def price_list_item_set(*, actor: Actor, price_list_id: int, product_id: int,
     return item
 
 
-def price_list_item_remove(*, actor: Actor, price_list_id: int, item_id: int) -> None:
-    """Take a product off a price list (administrators). Audit ``update``."""
+def price_list_item_remove(*, actor: Actor, price_list_id: int, item_id: int | None = None,
+                           product_id: int | None = None) -> None:
+    """Take a product off a price list, by the item's id or the product's (administrators).
+    Audit ``update``."""
     require_admin(actor)
     with transaction.atomic():
         pl = queries.price_list_for_write(price_list_id=price_list_id)
-        item = queries.price_list_item_get(price_list_id=pl.pk, item_id=item_id)
+        if item_id is not None:
+            item = queries.price_list_item_get(price_list_id=pl.pk, item_id=item_id)
+        else:
+            item = queries.price_list_item_find(price_list_id=pl.pk, product_id=product_id)
+            if item is None:
+                raise NotFound("the product is not on this price list")
         audit.record(actor, pl, "update", changes={
             f"price:{item.product.sku}": [str(item.price), None]})
         item.delete()

@@ -335,3 +335,37 @@ def test_products_api(api, actors, vat):
     assert r.status_code == 200 and r.json()["items"][0]["price"] == "90.00"
     assert r.json()["version"] == 1
     assert [x["name"] for x in sales.get("/products/price-lists").json()] == ["会员价"]
+
+
+def test_price_lists_through_the_api(client, users, actors, vat):
+    """An integration keeps a price list through the API: add it, price products, rename it
+    with its version (a stale version is a 409), take a product off."""
+    import json
+
+    key = core_services.token_create(actor=actors["admin"], user=users["admin"])
+    headers = {"Authorization": f"Bearer {key}"}
+    p = product(actors["admin"], "TEA-9", "碧螺春", "120.00", tax_rate=vat["13"].pk)
+
+    def call(method, url, body=None):
+        return getattr(client, method)(f"/api/v1/products{url}", json.dumps(body or {}),
+                                       content_type="application/json", headers=headers)
+
+    r = call("post", "/price-lists", {"name": "经销商价", "relation_kind": "intermediary"})
+    assert r.status_code == 201, r.content
+    pl = r.json()
+    assert (pl["relation_kind"], pl["currency"], pl["items"]) == ("intermediary", "CNY", [])
+    r = call("put", f"/price-lists/{pl['id']}/items/{p.pk}", {"price": "99.50"})
+    assert r.status_code == 200
+    assert [(i["sku"], i["price"]) for i in r.json()["items"]] == [("TEA-9", "99.50")]
+    r = call("patch", f"/price-lists/{pl['id']}", {"version": pl["version"], "currency": "USD"})
+    assert r.status_code == 422 and "currency" in r.json()["errors"]  # it prices a product
+    r = call("patch", f"/price-lists/{pl['id']}", {"version": pl["version"], "name": "经销商"})
+    assert r.status_code == 200 and r.json()["version"] == pl["version"] + 1
+    r = call("patch", f"/price-lists/{pl['id']}", {"version": pl["version"], "name": "旧名"})
+    assert r.status_code == 409 and r.json()["current"]["name"] == "经销商"
+    r = call("post", "/price-lists", {"name": "经销商"})
+    assert r.status_code == 422 and "name" in r.json()["errors"]
+    assert call("delete", f"/price-lists/{pl['id']}/items/{p.pk}").status_code == 204
+    assert call("delete", f"/price-lists/{pl['id']}/items/{p.pk}").status_code == 404
+    assert client.get(f"/api/v1/products/price-lists/{pl['id']}",
+                      headers=headers).json()["items"] == []
