@@ -21,7 +21,7 @@ from guanxi.core.access import Actor, policy
 from guanxi.core.events import emit
 from guanxi.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from guanxi.core.models import CustomField, Tag, User
-from guanxi.core.services import assign, validate
+from guanxi.core.services import assign, save_versioned, validate
 from guanxi.core.text import PhoneError, format_phone, normalize_phone, pinyin_keys
 from guanxi.customers import queries
 from guanxi.customers.models import (
@@ -209,14 +209,8 @@ def customer_update(*, actor: Actor, customer_id: int, version: int,
         if not changed and not cleaned_custom:
             return customer
         customer.updated_at = timezone.now()
-        values = {f: getattr(customer, Customer._meta.get_field(f).attname)
-                  for f in {*changed, "updated_at"}}
-        values = {Customer._meta.get_field(k).attname: v for k, v in values.items()}
-        updated = Customer.objects.filter(pk=customer.pk, version=version).update(
-            version=F("version") + 1, **values)
-        if updated != 1:
-            raise Conflict("This customer was changed by someone else.")
-        customer.version = version + 1
+        save_versioned(customer, version, {*changed, "updated_at"},
+                       "This customer was changed by someone else.")
         _write_custom(customer, cleaned_custom)
         if not policy.allows(actor, "change", customer):
             raise PermissionDenied("After this change the customer would be outside your "

@@ -29,7 +29,7 @@ from guanxi.core.access import SYSTEM_USERNAME, Actor, policy
 from guanxi.core.events import emit
 from guanxi.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationError
 from guanxi.core.models import JobRun, User
-from guanxi.core.services import assign, validate
+from guanxi.core.services import assign, save_versioned, validate
 from guanxi.customers import queries as customer_queries
 from guanxi.customers import services as customer_services
 from guanxi.customers.models import Contact, Customer
@@ -150,13 +150,7 @@ def interaction_update(*, actor: Actor, interaction_id: int, version: int,
         _check_interaction(i)
         if not changed:
             return i
-        values = {Interaction._meta.get_field(f).attname: getattr(
-            i, Interaction._meta.get_field(f).attname) for f in changed}
-        updated = Interaction.objects.filter(pk=i.pk, version=version).update(
-            version=F("version") + 1, **values)
-        if updated != 1:
-            raise Conflict("This interaction was changed by someone else.")
-        i.version = version + 1
+        save_versioned(i, version, changed, "This interaction was changed by someone else.")
         if "follow_up_at" in changed and i.follow_up_at and not i.follow_ups.filter(
                 done_at__isnull=True).exists():
             _follow_up_task(actor, i)
@@ -293,13 +287,7 @@ def task_update(*, actor: Actor, task_id: int, version: int, changes: dict[str, 
         if {"due_at", "remind_at"} & set(changed):
             t.reminded_at = None
             fields.add("reminded_at")
-        values = {Task._meta.get_field(f).attname: getattr(t, Task._meta.get_field(f).attname)
-                  for f in fields}
-        updated = Task.objects.filter(pk=t.pk, version=version).update(
-            version=F("version") + 1, **values)
-        if updated != 1:
-            raise Conflict("This task was changed by someone else.")
-        t.version = version + 1
+        save_versioned(t, version, fields, "This task was changed by someone else.")
         audit.record(actor, t, "update", before, audit.snapshot(t, AUDIT_TASK),
                      customer_id=t.customer_id)
         if "assignee" in changed and t.assignee_id != actor.user.pk:
