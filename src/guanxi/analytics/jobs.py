@@ -27,12 +27,12 @@ import numpy as np
 import polars as pl
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Sum
-from django.db.models.functions import Coalesce, ExtractYear, TruncDate
+from django.db.models import Sum
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 from numpy.typing import NDArray
 
-from guanxi.analytics import engine, partitions
+from guanxi.analytics import engine, partitions, queries
 from guanxi.analytics.engine.abc import abc_analysis, value_tiers
 from guanxi.analytics.engine.bgnbd import fit_bgnbd
 from guanxi.analytics.engine.clv import bgnbd_gamma_gamma_clv, discounted_value
@@ -55,11 +55,10 @@ from guanxi.analytics.engine.segments import (
     relationship_portfolio,
 )
 from guanxi.analytics.engine.summary import clv_summary
-from guanxi.analytics.engine.version import ENGINE_VERSION
 from guanxi.analytics.models import CostEntry, ModelRun, ScoreSnapshot
 from guanxi.core.models import JobRun
 from guanxi.customers.models import Customer
-from guanxi.sales.models import Opportunity, Order, OrderLine, OrderReturn
+from guanxi.sales.models import Opportunity, Order, OrderLine
 
 _ = engine
 
@@ -145,27 +144,8 @@ def transactions_frame(*, until: dt.date) -> pl.DataFrame:
     tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     schema = {"customer_id": pl.Int64, "day": pl.Date, "amount": pl.Float64}
-    spend = _query_frame(
-        Order.objects.exclude(status="cancelled")
-        .filter(ordered_at__lt=end)
-        .annotate(day=TruncDate("ordered_at", tzinfo=tz))
-        .order_by()
-        .values("customer_id", "day")
-        .annotate(amount=Sum("total_cny"))
-        .values_list("customer_id", "day", "amount"),
-        schema,
-    )
-    returned = _query_frame(
-        OrderReturn.objects.exclude(order__status="cancelled")
-        .filter(order__ordered_at__lt=end)
-        .annotate(customer_id=F("order__customer_id"),
-                  day=TruncDate("order__ordered_at", tzinfo=tz))
-        .order_by()
-        .values("customer_id", "day")
-        .annotate(amount=Sum("amount_cny"))
-        .values_list("customer_id", "day", "amount"),
-        schema,
-    )
+    spend = _query_frame(queries.spend_by_day(before=end, tz=tz), schema)
+    returned = _query_frame(queries.returns_by_day(before=end, tz=tz), schema)
     if returned.height:
         spend = (
             spend.join(returned.rename({"amount": "returned"}), on=["customer_id", "day"],
@@ -175,17 +155,6 @@ def transactions_frame(*, until: dt.date) -> pl.DataFrame:
             .drop("returned")
         )
     return spend.filter(pl.col("amount") > 0)
-
-
-def _progress(job: JobRun | None, step: str, done: int, total: int = 5) -> None:
-    if job is not None:
-        JobRun.objects.filter(pk=job.pk).update(
-            cursor=step,
-            done=done,
-            total=total,
-            status=JobRun.Status.RUNNING,
-            updated_at=timezone.now(),
-        )
 
 
 @dataclass
@@ -268,47 +237,36 @@ def refresh(
     batch_size: int = 5000,
 ) -> ModelRun:
     """Recompute every customer's scores as of ``as_of`` (default today)."""
+    from guanxi.analytics import services  # services imports this module
+
     as_of = as_of or timezone.localdate()
     config = config or RefreshSettings.from_settings()
-    run = ModelRun.objects.create(
-        as_of=as_of,
-        engine_version=ENGINE_VERSION,
-        job=job,
-        params={
-            "rfm_window_days": config.rfm_window_days,
-            "horizon_weeks": config.horizon_weeks,
-            "discount_rate": config.discount_rate,
-            "abc_cuts": list(config.abc_cuts),
-            "tier_cuts": list(config.tier_cuts),
-            "rules_window_days": config.rules_window_days,
-        },
-    )
+    run = services.run_open(as_of=as_of, job=job, params={
+        "rfm_window_days": config.rfm_window_days,
+        "horizon_weeks": config.horizon_weeks,
+        "discount_rate": config.discount_rate,
+        "abc_cuts": list(config.abc_cuts),
+        "tier_cuts": list(config.tier_cuts),
+        "rules_window_days": config.rules_window_days,
+    })
     try:
-        _progress(job, "aggregate", 0)
+        services.refresh_progress(job=job, step="aggregate", done=0)
         frame = transactions_frame(until=as_of)
-        _progress(job, "score", 1)
+        services.refresh_progress(job=job, step="score", done=1)
         scores, fits, summary = _score(frame, as_of, config)
         del frame
-        _progress(job, "write", 3)
+        services.refresh_progress(job=job, step="write", done=3)
         _write(run, as_of, scores, batch_size)
         del scores
-        _progress(job, "rules", 4)
+        services.refresh_progress(job=job, step="rules", done=4)
         rules = product_rules(as_of=as_of, window_days=config.rules_window_days)
         if rules is not None:
             fits["rules"] = rules
-        run.fits, run.summary = _json_safe(fits), _json_safe(summary)
-        run.n_customers = summary["customers"]
-        run.status, run.finished_at = ModelRun.Status.DONE, timezone.now()
-        run.save(update_fields=["fits", "summary", "n_customers", "status", "finished_at"])
-        ModelRun.objects.filter(as_of=as_of).exclude(pk=run.pk).delete()
-        from guanxi.analytics.services import snapshots_prune  # services imports jobs
-
-        snapshots_prune(written=as_of)
-        _progress(job, "done", 5)
+        services.run_close(run=run, fits=_json_safe(fits), summary=_json_safe(summary))
+        services.snapshots_prune(written=as_of)
+        services.refresh_progress(job=job, step="done", done=5)
     except Exception:
-        ModelRun.objects.filter(pk=run.pk).update(
-            status=ModelRun.Status.FAILED, finished_at=timezone.now()
-        )
+        services.run_failed(run=run)
         raise
     return run
 

@@ -338,3 +338,41 @@ def product_names(skus: list[str]) -> dict[str, str]:
     from guanxi.sales.models import Product
 
     return dict(Product.objects.filter(sku__in=skus).values_list("sku", "name"))
+
+
+# The refresh's reads ---------------------------------------------------------------------
+# A refresh scores every customer, for every user: it reads without an actor. Its results
+# reach users only through the scoped reads above.
+
+def spend_by_day(*, before: dt.datetime, tz: dt.tzinfo) -> QuerySet:
+    """(customer_id, day, spend in CNY) of the orders placed before ``before``, cancelled
+    orders left out, one row per customer and local day."""
+    from django.db.models.functions import TruncDate
+
+    from guanxi.sales.models import Order
+
+    return (Order.objects.exclude(status="cancelled")
+            .filter(ordered_at__lt=before)
+            .annotate(day=TruncDate("ordered_at", tzinfo=tz))
+            .order_by()
+            .values("customer_id", "day")
+            .annotate(amount=Sum("total_cny"))
+            .values_list("customer_id", "day", "amount"))
+
+
+def returns_by_day(*, before: dt.datetime, tz: dt.tzinfo) -> QuerySet:
+    """(customer_id, day, refunded in CNY) of the returns of those orders, by the returned
+    order's customer and day."""
+    from django.db.models import F
+    from django.db.models.functions import TruncDate
+
+    from guanxi.sales.models import OrderReturn
+
+    return (OrderReturn.objects.exclude(order__status="cancelled")
+            .filter(order__ordered_at__lt=before)
+            .annotate(customer_id=F("order__customer_id"),
+                      day=TruncDate("order__ordered_at", tzinfo=tz))
+            .order_by()
+            .values("customer_id", "day")
+            .annotate(amount=Sum("amount_cny"))
+            .values_list("customer_id", "day", "amount"))

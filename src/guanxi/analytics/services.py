@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.analytics import jobs, partitions
+from guanxi.analytics.engine.version import ENGINE_VERSION
 from guanxi.analytics.models import CostEntry, CostKind, ModelRun, ScoreSnapshot
 from guanxi.core import audit
 from guanxi.core.access import Actor
@@ -52,6 +53,34 @@ def run_refresh_job(*, job_id: int) -> int:
         raise
     JobRun.objects.filter(pk=job.pk).update(status=JobRun.Status.DONE, done=5)
     return run.pk
+
+
+def run_open(*, as_of: dt.date, job: JobRun | None, params: dict) -> ModelRun:
+    """The ModelRun a refresh records its results under (status running)."""
+    return ModelRun.objects.create(as_of=as_of, engine_version=ENGINE_VERSION, job=job,
+                                   params=params)
+
+
+def run_close(*, run: ModelRun, fits: dict, summary: dict) -> None:
+    """Mark a refresh's run done with its fits and summary; it replaces the day's older runs."""
+    run.fits, run.summary = fits, summary
+    run.n_customers = summary["customers"]
+    run.status, run.finished_at = ModelRun.Status.DONE, timezone.now()
+    run.save(update_fields=["fits", "summary", "n_customers", "status", "finished_at"])
+    ModelRun.objects.filter(as_of=run.as_of).exclude(pk=run.pk).delete()
+
+
+def run_failed(*, run: ModelRun) -> None:
+    ModelRun.objects.filter(pk=run.pk).update(status=ModelRun.Status.FAILED,
+                                              finished_at=timezone.now())
+
+
+def refresh_progress(*, job: JobRun | None, step: str, done: int, total: int = 5) -> None:
+    """Show a refresh's step on its job (the page polls it)."""
+    if job is not None:
+        JobRun.objects.filter(pk=job.pk).update(cursor=step, done=done, total=total,
+                                                status=JobRun.Status.RUNNING,
+                                                updated_at=timezone.now())
 
 
 def cost_add(
