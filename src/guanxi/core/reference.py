@@ -1,6 +1,6 @@
 """Small tables every page reads (the roles' grants; the signed-in users; the lists' tags,
-teams, custom fields, saved views), kept in each process's memory and checked against a stamp in the shared cache
-(``REDIS_URL``'s Redis, else the database cache table).
+teams, custom fields, saved views), kept in each process's memory and checked against a stamp
+in the shared cache (``REDIS_URL``'s Redis, else the database cache table).
 
 Each name has a stamp in the shared cache: a random token, replaced whenever a row of its
 models is saved or deleted (at once, and again when the transaction commits, so that a process
@@ -76,11 +76,15 @@ def _restamp(names: tuple[str, ...]) -> None:
         memo.update({n: stamps[_PREFIX + n] for n in names})
 
 
-def forget(*names: str) -> None:
-    """Make every process reload ``names`` on its next read."""
+def _drop_copies(names) -> None:
     for n in names:
         _local.pop(n, None)
         _keyed.pop(n, None)
+
+
+def forget(*names: str) -> None:
+    """Make every process reload ``names`` on its next read."""
+    _drop_copies(names)
     _restamp(names)
     if transaction.get_connection().in_atomic_block:
         _dirty.update(names)
@@ -89,9 +93,7 @@ def forget(*names: str) -> None:
 
 def _committed(names: tuple[str, ...]) -> None:
     _dirty.difference_update(names)
-    for n in names:
-        _local.pop(n, None)
-        _keyed.pop(n, None)
+    _drop_copies(names)
     _restamp(names)
 
 
@@ -123,9 +125,7 @@ def _current_stamps() -> dict[str, str]:
 
 def _drop_rolled_back() -> None:
     if _dirty and not transaction.get_connection().in_atomic_block:
-        for n in _dirty:  # a transaction changed them and ended without committing
-            _local.pop(n, None)
-            _keyed.pop(n, None)
+        _drop_copies(_dirty)  # a transaction changed them and ended without committing
         _dirty.clear()
 
 
