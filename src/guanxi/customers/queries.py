@@ -217,10 +217,7 @@ CUSTOMER = "customers.customer"
 
 def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     """One customer with its details prefetched, masked; NotFound outside the scope."""
-    try:
-        obj = _scoped(actor).select_related("owner", "team").get(pk=customer_id)
-    except (Customer.DoesNotExist, ValueError, TypeError):
-        raise NotFound("customer not found") from None
+    obj = _visible_row(actor, customer_id, _scoped(actor).select_related("owner", "team"))
     details: list[Any] = [
         "tags",
         Prefetch("contact_points", queryset=ContactPoint.objects.order_by(
@@ -230,15 +227,12 @@ def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     # Only organisations have contact persons (customers/services.py keeps it so).
     details.append("contacts" if obj.kind == "organisation"
                    else Prefetch("contacts", queryset=Contact.objects.none()))
-    if reference.read("custom_fields")["custom_fields"]:  # no fields, no values to read
-        details.append(Prefetch("custom_values",
-                                queryset=CustomValue.objects.select_related("field")))
-    else:
-        details.append(Prefetch("custom_values", queryset=CustomValue.objects.none()))
+    values = (CustomValue.objects.select_related("field")
+              if reference.read("custom_fields")["custom_fields"]  # no fields, no values
+              else CustomValue.objects.none())
+    details.append(Prefetch("custom_values", queryset=values))
     prefetch_related_objects([obj], *details)
-    actor.saw(CUSTOMER, obj.pk)
     if not policy.sees_pii(actor):
-        policy.mask(actor, obj)
         policy.mask(actor, list(obj.contact_points.all()))
         policy.mask(actor, list(obj.addresses.all()))
         policy.mask(actor, list(obj.contacts.all()))
@@ -248,8 +242,12 @@ def customer_get(*, actor: Actor, customer_id: int) -> Customer:
 def customer_brief(*, actor: Actor, customer_id: int) -> Customer:
     """The customer's own row, masked, without its details (for the panels of other apps
     that the customer page loads); NotFound outside the scope."""
+    return _visible_row(actor, customer_id, _scoped(actor))
+
+
+def _visible_row(actor: Actor, customer_id: int, scoped: QuerySet) -> Customer:
     try:
-        obj = _scoped(actor).get(pk=customer_id)
+        obj = scoped.get(pk=customer_id)
     except (Customer.DoesNotExist, ValueError, TypeError):
         raise NotFound("customer not found") from None
     actor.saw(CUSTOMER, obj.pk)
